@@ -14,4 +14,5 @@
 package asm
 
 //go:generate go run -C ../gen ./distance -out ../asm/distance_amd64.s -stubs ../asm/distance_stubs_amd64.go -pkg asm
+//go:generate go run -C ../gen ./reduce -out ../asm/reduce_amd64.s -stubs ../asm/reduce_stubs_amd64.go -pkg asm
 //go:generate go run -C ../gen ./peak -out ../asm/peak_amd64.s -stubs ../asm/peak_stubs_amd64.go -pkg asm

@@ -14,7 +14,11 @@ const callWork = 1 << 21
 //
 // Every level squares the differences rather than expanding
 // ||x||² + ||y||² - 2x·y, so identical rows give exactly 0 and no result is
-// negative; levels differ only in the order of the additions.
+// negative; levels differ only in the order of the additions. Within one
+// level that order is fixed: a pair's value does not depend on the shapes
+// of q and r or on where the pair sits among them, so the distances of a
+// batch to itself are symmetric bit for bit, and any tiling of a matrix
+// gives the same bits.
 //
 // It panics if dim < 1, if len(q) or len(r) is not a multiple of dim, if
 // ldDst is less than the number of reference rows, or if dst is too short.

@@ -477,16 +477,23 @@ q1r1tail:
 	VFMADD231PS Z0, Z0, Z30
 
 q1r1store:
-	// Reduce a single pair.
-	VSHUFF32X4 $0x4e, Z30, Z30, Z0
-	VADDPS     Z0, Z30, Z30
-	VSHUFF32X4 $0xb1, Z30, Z30, Z0
-	VADDPS     Z0, Z30, Z30
-	VSHUFPS    $0x4e, Z30, Z30, Z0
-	VADDPS     Z0, Z30, Z30
-	VSHUFPS    $0xb1, Z30, Z30, Z0
-	VADDPS     Z0, Z30, Z30
-	VMOVSS     X30, (R10)
+	// Reduce a single pair through the same tree as the blocks.
+	VSHUFF32X4 $0x88, Z30, Z30, Z0
+	VSHUFF32X4 $0xdd, Z30, Z30, Z1
+	VADDPS     Z1, Z0, Z30
+	VSHUFF32X4 $0x88, Z30, Z30, Z0
+	VSHUFF32X4 $0xdd, Z30, Z30, Z1
+	VADDPS     Z1, Z0, Z30
+	VSHUFPS    $0x88, Z30, Z30, Z0
+	VSHUFPS    $0xdd, Z30, Z30, Z1
+	VADDPS     Z1, Z0, Z0
+	VSHUFPS    $0x88, Z30, Z30, Z1
+	VSHUFPS    $0xdd, Z30, Z30, Z2
+	VADDPS     Z2, Z1, Z1
+	VSHUFPS    $0x88, Z1, Z0, Z2
+	VSHUFPS    $0xdd, Z1, Z0, Z0
+	VADDPS     Z0, Z2, Z0
+	VMOVSS     X0, (R10)
 	ADDQ       SI, DX
 	ADDQ       $0x04, R10
 	DECQ       R9
@@ -891,16 +898,23 @@ q1r1tail:
 	VFMADD231PS Z1, Z0, Z29
 
 q1r1store:
-	// Reduce a single pair.
-	VSHUFF32X4 $0x4e, Z29, Z29, Z0
-	VADDPS     Z0, Z29, Z29
-	VSHUFF32X4 $0xb1, Z29, Z29, Z0
-	VADDPS     Z0, Z29, Z29
-	VSHUFPS    $0x4e, Z29, Z29, Z0
-	VADDPS     Z0, Z29, Z29
-	VSHUFPS    $0xb1, Z29, Z29, Z0
-	VADDPS     Z0, Z29, Z29
-	VMOVSS     X29, (R10)
+	// Reduce a single pair through the same tree as the blocks.
+	VSHUFF32X4 $0x88, Z29, Z29, Z0
+	VSHUFF32X4 $0xdd, Z29, Z29, Z1
+	VADDPS     Z1, Z0, Z29
+	VSHUFF32X4 $0x88, Z29, Z29, Z0
+	VSHUFF32X4 $0xdd, Z29, Z29, Z1
+	VADDPS     Z1, Z0, Z29
+	VSHUFPS    $0x88, Z29, Z29, Z0
+	VSHUFPS    $0xdd, Z29, Z29, Z1
+	VADDPS     Z1, Z0, Z0
+	VSHUFPS    $0x88, Z29, Z29, Z1
+	VSHUFPS    $0xdd, Z29, Z29, Z2
+	VADDPS     Z2, Z1, Z1
+	VSHUFPS    $0x88, Z1, Z0, Z2
+	VSHUFPS    $0xdd, Z1, Z0, Z0
+	VADDPS     Z0, Z2, Z0
+	VMOVSS     X0, (R10)
 	ADDQ       SI, DX
 	ADDQ       $0x04, R10
 	DECQ       R9

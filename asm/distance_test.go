@@ -232,6 +232,47 @@ func TestPairsGuardPages(t *testing.T) {
 	})
 }
 
+// TestPairsPositionFree checks that a pair's value does not depend on where
+// it sits: a batch against itself is symmetric bit for bit, and every
+// sub-block computed on its own matches the whole matrix.
+func TestPairsPositionFree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	kerneltest.Run(t, func(t *testing.T, _ asm.Level) {
+		for _, sq := range []bool{true, false} {
+			for _, dim := range []int{1, 9, 16, 31, 64, 100} {
+				const n = 11
+				e := make([]float32, n*dim)
+				rowValues(rng, "normal", e, nil, dim)
+				whole := make([]float32, n*n)
+				runPairs(sq, whole, n, e, e, dim)
+				for i := range n {
+					for j := range n {
+						if math.Float32bits(whole[i*n+j]) != math.Float32bits(whole[j*n+i]) {
+							t.Fatalf("dim %d: d(%d,%d) = %v but d(%d,%d) = %v",
+								dim, i, j, whole[i*n+j], j, i, whole[j*n+i])
+						}
+					}
+				}
+				for i0 := 0; i0 < n; i0 += 3 {
+					for j0 := 0; j0 < n; j0 += 2 {
+						part := make([]float32, (n-i0)*(n-j0))
+						runPairs(sq, part, n-j0, e[i0*dim:], e[j0*dim:], dim)
+						for i := i0; i < n; i++ {
+							for j := j0; j < n; j++ {
+								got, want := part[(i-i0)*(n-j0)+j-j0], whole[i*n+j]
+								if math.Float32bits(got) != math.Float32bits(want) {
+									t.Fatalf("dim %d: pair (%d,%d) is %v in the block at (%d,%d), %v in the whole",
+										dim, i, j, got, i0, j0, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestPairsPanics(t *testing.T) {
 	cases := []struct {
 		name       string

@@ -40,9 +40,9 @@ func (avx2) beginTail(rest GPVirtual) {
 
 func (avx2) loadTail(m Mem, v VecVirtual) { VMASKMOVPS(m, tailLanes, v) }
 
-// store reduces the accumulators of a block. halves puts row i of a 4×2
-// block, or pair i of a four-pair edge, into 64-bit pieces that the 128-bit
-// chunks of the result hold in order.
+// store reduces the accumulators of a block. Every accumulator goes
+// through the same tree of additions (halves, then pairLanes twice), so a
+// pair's value does not depend on where it sits in a tile.
 func (avx2) store(acc [][]VecVirtual, out block) {
 	qRows, cols := len(acc), len(acc[0])
 	t := avx2{}

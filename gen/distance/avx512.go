@@ -39,9 +39,11 @@ func (avx512) beginTail(rest GPVirtual) {
 
 func (avx512) loadTail(m Mem, v VecVirtual) { VMOVUPS_Z(m, tailMask, v) }
 
-// store reduces the accumulators of a block. A 4×4 block and the 4×1 and
-// 1×4 edges go through the chunk tree of reduceColumns; a single pair is
-// folded on its own.
+// store reduces the accumulators of a block. Every accumulator, whatever
+// the shape of its block, goes through the same tree of additions
+// (reduceColumn, then chunkSums), so a pair's value does not depend on
+// where it sits in a tile: the kernel gives d(i,j) and d(j,i) the same
+// bits.
 func (avx512) store(acc [][]VecVirtual, out block) {
 	qRows, cols := len(acc), len(acc[0])
 	switch {
@@ -77,18 +79,11 @@ func (avx512) store(acc [][]VecVirtual, out block) {
 		VCOMPRESSPS(sums, firstLanes, out.row(0, 0))
 
 	default:
-		Comment("Reduce a single pair.")
-		sum := acc[0][0]
-		swapped := ZMM()
-		VSHUFF32X4(U8(0x4e), sum, sum, swapped)
-		VADDPS(swapped, sum, sum)
-		VSHUFF32X4(U8(0xb1), sum, sum, swapped)
-		VADDPS(swapped, sum, sum)
-		VSHUFPS(U8(0x4e), sum, sum, swapped)
-		VADDPS(swapped, sum, sum)
-		VSHUFPS(U8(0xb1), sum, sum, swapped)
-		VADDPS(swapped, sum, sum)
-		VMOVSS(sum.AsX(), out.row(0, 0))
+		Comment("Reduce a single pair through the same tree as the blocks.")
+		a := acc[0][0]
+		folded := halve(a, a)
+		sums := chunkSums(avx512{}, []VecVirtual{halve(folded, folded)})
+		VMOVSS(sums.AsX(), out.row(0, 0))
 	}
 }
 

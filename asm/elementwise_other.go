@@ -1,0 +1,11 @@
+//go:build !amd64 || !gc || purego
+
+package asm
+
+// sqrtChunk runs Sqrt on one chunk in Go.
+func sqrtChunk(x []float32) { sqrtGeneric(x) }
+
+// addScaledChunk runs AddScaled on one chunk in Go.
+func addScaledChunk(dst []float32, a float32, x []float32) {
+	addScaledGeneric(dst, a, x)
+}

@@ -1,0 +1,48 @@
+// Command elementwise writes the elementwise kernels of package asm and
+// their Go stubs, for AVX2 with FMA and for AVX-512:
+//
+//	sqrt       x[i] = √x[i], in place: squared distances into distances
+//	addScaled  dst[i] += a·x[i] with one rounding: accumulating a gradient
+//
+// Each call handles one chunk of at most 65536 elements (the Go wrappers
+// in package asm split longer slices) and touches no memory outside it:
+// the last partial vector is loaded and stored with masks. The plain Go
+// references next to those wrappers are the specification.
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+)
+
+// unroll is how many vectors one round of a kernel's main loop handles.
+// The vectors are independent, so their square roots or multiply-adds
+// overlap in the pipeline, and the loop's own overhead is paid once per
+// round.
+const unroll = 4
+
+// laneMasks is 16 words of all ones followed by 16 zero words: a load that
+// starts rest words before the zeros has its low rest lanes set.
+var laneMasks Mem
+
+func main() {
+	// avo reads the old +build syntax, where a comma means "and": this is
+	// "//go:build gc && !purego" in both files.
+	ConstraintExpr("gc,!purego")
+
+	laneMasks = GLOBL("laneMasks", RODATA|NOPTR)
+	for i := range 32 {
+		word := U32(0)
+		if i < 16 {
+			word = U32(0xffffffff)
+		}
+		DATA(4*i, word)
+	}
+
+	for _, t := range []target{&avx512{}, &avx2{}} {
+		sqrtKernel(t)
+		addScaledKernel(t)
+	}
+
+	Generate()
+}

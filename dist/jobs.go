@@ -1,0 +1,63 @@
+package dist
+
+import "github.com/tripletmine/triplet/asm"
+
+// productRows is the number of rows of the left factor in one part of a
+// matrix product.
+const productRows = 32
+
+// productJob sets out (n rows, ld apart) to a·bᵀ, where a has n rows and b
+// has ld rows, each of k floats; one part per productRows rows of a.
+type productJob struct {
+	out, a, b []float32
+	ld, k, n  int
+}
+
+func (j *productJob) Run(part int) {
+	i0, i1 := part*productRows, min((part+1)*productRows, j.n)
+	asm.InnerProducts(j.out[i0*j.ld:], j.ld, j.a[i0*j.k:i1*j.k], j.b, j.k)
+}
+
+// symmetryJob sets out to W + Wᵀ for the n×n weights W = dLdD, or, when
+// dists is set, W = dLdD / (2·dists) with 0 where a distance is 0 (the
+// Euclidean chain rule); one part per pair of tiles (I, J) with I <= J.
+type symmetryJob struct {
+	out, dLdD, dists []float32
+	n, tile, tiles   int
+}
+
+func (j *symmetryJob) Run(part int) {
+	ti, tj := upperPair(part, j.tiles)
+	i0, i1 := ti*j.tile, min((ti+1)*j.tile, j.n)
+	j0, j1 := tj*j.tile, min((tj+1)*j.tile, j.n)
+	n := j.n
+	for i := i0; i < i1; i++ {
+		for k := max(j0, i); k < j1; k++ {
+			a, b := j.dLdD[i*n+k], j.dLdD[k*n+i]
+			if j.dists != nil {
+				a = euclideanWeight(a, j.dists[i*n+k])
+				b = euclideanWeight(b, j.dists[k*n+i])
+			}
+			j.out[i*n+k] = a + b
+			j.out[k*n+i] = a + b
+		}
+	}
+}
+
+// transpose sets dst (cols rows, ldDst apart) to the transpose of src
+// (rows rows of cols floats, ldSrc apart), in 8×8 squares.
+func transpose(dst []float32, ldDst int, src []float32, ldSrc, rows, cols int) {
+	const square = 8
+	for ib := 0; ib < rows; ib += square {
+		ie := min(ib+square, rows)
+		for jb := 0; jb < cols; jb += square {
+			je := min(jb+square, cols)
+			for i := ib; i < ie; i++ {
+				row := src[i*ldSrc : i*ldSrc+je]
+				for j := jb; j < je; j++ {
+					dst[j*ldDst+i] = row[j]
+				}
+			}
+		}
+	}
+}

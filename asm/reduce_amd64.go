@@ -66,7 +66,18 @@ func raceReadRow(row []float32, labels []int32) {
 }
 
 // addHinge runs the AddHingeCounts update of one chunk.
-// TODO: an assembly form, like the reductions above.
 func addHinge(dst, row []float32, labels []int32, label int32, self int, t, w float32) {
+	switch Current() {
+	case AVX512:
+		raceReadRow(row, labels)
+		raceWriteFloats(dst)
+		addHingeAVX512(&dst[0], &row[0], &labels[0], len(row), label, self, t, w)
+		return
+	case AVX2:
+		raceReadRow(row, labels)
+		raceWriteFloats(dst)
+		addHingeAVX2(&dst[0], &row[0], &labels[0], len(row), label, self, t, w)
+		return
+	}
 	addHingeGeneric(dst, row, labels, label, self, t, w)
 }

@@ -747,6 +747,114 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func addHingeAVX512(dst *float32, row *float32, labels *int32, n int, label int32, self int, t float32, w float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·addHingeAVX512(SB), NOSPLIT, $0-56
+	MOVQ row+8(FP), AX
+	MOVQ labels+16(FP), CX
+	MOVQ n+24(FP), DX
+	MOVQ self+40(FP), SI
+	CMPQ SI, DX
+	JB   selfInChunk
+	MOVQ $-1, SI
+
+selfInChunk:
+	MOVL         label+32(FP), BX
+	VPBROADCASTD BX, Z0
+	VPBROADCASTD SI, Z1
+	MOVQ         dst+0(FP), DI
+	MOVSS        t+48(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVSS        w+52(FP), X3
+	VBROADCASTSS X3, Z3
+	MOVQ         DX, R8
+	SUBQ         $0x20, R8
+	MOVQ         DX, R9
+	SUBQ         $0x10, R9
+	XORQ         BX, BX
+
+	// Rounds of 2 blocks of 16 columns.
+round:
+	CMPQ    BX, R8
+	JG      block
+	MOVQ    SI, R10
+	SUBQ    BX, R10
+	CMPQ    R10, $0x20
+	JB      roundWithSelf
+	VPCMPD  $0x04, (CX)(BX*4), Z0, K1
+	VCMPPS  $0x1e, (AX)(BX*4), Z2, K1, K1
+	VMOVUPS (DI)(BX*4), Z4
+	VADDPS  Z3, Z4, K1, Z4
+	VMOVUPS Z4, (DI)(BX*4)
+	VPCMPD  $0x04, 64(CX)(BX*4), Z0, K1
+	VCMPPS  $0x1e, 64(AX)(BX*4), Z2, K1, K1
+	VMOVUPS 64(DI)(BX*4), Z4
+	VADDPS  Z3, Z4, K1, Z4
+	VMOVUPS Z4, 64(DI)(BX*4)
+	ADDQ    $0x20, BX
+	JMP     round
+
+	// The round that holds the anchor's own column.
+roundWithSelf:
+	LEAQ         (BX), R10
+	VPBROADCASTD R10, Z4
+	VPADDD       laneColumns<>+0(SB), Z4, Z4
+	VPCMPD       $0x04, Z1, Z4, K1
+	VPCMPD       $0x04, (CX)(BX*4), Z0, K1, K1
+	VCMPPS       $0x1e, (AX)(BX*4), Z2, K1, K1
+	VMOVUPS      (DI)(BX*4), Z4
+	VADDPS       Z3, Z4, K1, Z4
+	VMOVUPS      Z4, (DI)(BX*4)
+	LEAQ         16(BX), R10
+	VPBROADCASTD R10, Z4
+	VPADDD       laneColumns<>+0(SB), Z4, Z4
+	VPCMPD       $0x04, Z1, Z4, K1
+	VPCMPD       $0x04, 64(CX)(BX*4), Z0, K1, K1
+	VCMPPS       $0x1e, 64(AX)(BX*4), Z2, K1, K1
+	VMOVUPS      64(DI)(BX*4), Z4
+	VADDPS       Z3, Z4, K1, Z4
+	VMOVUPS      Z4, 64(DI)(BX*4)
+	ADDQ         $0x20, BX
+	JMP          round
+
+	// Single blocks of 16 columns.
+block:
+	CMPQ         BX, R9
+	JG           tail
+	LEAQ         (BX), SI
+	VPBROADCASTD SI, Z4
+	VPADDD       laneColumns<>+0(SB), Z4, Z4
+	VPCMPD       $0x04, Z1, Z4, K1
+	VPCMPD       $0x04, (CX)(BX*4), Z0, K1, K1
+	VCMPPS       $0x1e, (AX)(BX*4), Z2, K1, K1
+	VMOVUPS      (DI)(BX*4), Z4
+	VADDPS       Z3, Z4, K1, Z4
+	VMOVUPS      Z4, (DI)(BX*4)
+	ADDQ         $0x10, BX
+	JMP          block
+
+	// The last columns, fewer than a block, with masked loads.
+tail:
+	CMPQ         BX, DX
+	JE           reduce
+	LEAQ         (BX), SI
+	VPBROADCASTD SI, Z4
+	VPADDD       laneColumns<>+0(SB), Z4, Z4
+	VPBROADCASTD DX, Z5
+	VPCMPD       $0x01, Z5, Z4, K1
+	VPCMPD       $0x04, Z1, Z4, K1, K2
+	VMOVDQU32.Z  (CX)(BX*4), K1, Z1
+	VPCMPD       $0x04, Z1, Z0, K2, K2
+	VMOVUPS.Z    (AX)(BX*4), K1, Z0
+	VCMPPS       $0x11, Z2, Z0, K2, K2
+	VMOVUPS.Z    (DI)(BX*4), K1, Z0
+	VADDPS       Z3, Z0, K2, Z0
+	VMOVUPS      Z0, K1, (DI)(BX*4)
+
+reduce:
+	VZEROUPPER
+	RET
+
 // func maxSameAVX2(row *float32, labels *int32, n int, label int32, self int) (index int, value float32)
 // Requires: AVX, AVX2
 TEXT ·maxSameAVX2(SB), NOSPLIT, $0-52
@@ -1498,5 +1606,142 @@ reduce:
 	MOVLQSX      AX, AX
 	VMOVSD       X0, sum+48(FP)
 	MOVQ         AX, count+56(FP)
+	VZEROUPPER
+	RET
+
+// func addHingeAVX2(dst *float32, row *float32, labels *int32, n int, label int32, self int, t float32, w float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·addHingeAVX2(SB), NOSPLIT, $0-56
+	MOVQ row+8(FP), AX
+	MOVQ labels+16(FP), CX
+	MOVQ n+24(FP), DX
+	MOVQ self+40(FP), SI
+	CMPQ SI, DX
+	JB   selfInChunk
+	MOVQ $-1, SI
+
+selfInChunk:
+	MOVL         label+32(FP), BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	MOVQ         dst+0(FP), DI
+	MOVSS        t+48(FP), X2
+	VBROADCASTSS X2, Y2
+	MOVSS        w+52(FP), X3
+	VBROADCASTSS X3, Y3
+	MOVQ         DX, R8
+	SUBQ         $0x10, R8
+	MOVQ         DX, R9
+	SUBQ         $0x08, R9
+	XORQ         BX, BX
+
+	// Rounds of 2 blocks of 8 columns.
+round:
+	CMPQ      BX, R8
+	JG        block
+	MOVQ      SI, R10
+	SUBQ      BX, R10
+	CMPQ      R10, $0x10
+	JB        roundWithSelf
+	VMOVUPS   (AX)(BX*4), Y4
+	VPCMPEQD  (CX)(BX*4), Y0, Y5
+	VCMPPS    $0x11, Y2, Y4, Y4
+	VPANDN    Y4, Y5, Y4
+	VMOVUPS   (DI)(BX*4), Y5
+	VADDPS    Y3, Y5, Y6
+	VBLENDVPS Y4, Y6, Y5, Y5
+	VMOVUPS   Y5, (DI)(BX*4)
+	VMOVUPS   32(AX)(BX*4), Y4
+	VPCMPEQD  32(CX)(BX*4), Y0, Y5
+	VCMPPS    $0x11, Y2, Y4, Y4
+	VPANDN    Y4, Y5, Y4
+	VMOVUPS   32(DI)(BX*4), Y5
+	VADDPS    Y3, Y5, Y6
+	VBLENDVPS Y4, Y6, Y5, Y5
+	VMOVUPS   Y5, 32(DI)(BX*4)
+	ADDQ      $0x10, BX
+	JMP       round
+
+	// The round that holds the anchor's own column.
+roundWithSelf:
+	LEAQ         (BX), R10
+	VMOVD        R10, X4
+	VPBROADCASTD X4, Y4
+	VPADDD       laneColumns<>+0(SB), Y4, Y4
+	VMOVUPS      (AX)(BX*4), Y5
+	VPCMPEQD     (CX)(BX*4), Y0, Y6
+	VCMPPS       $0x11, Y2, Y5, Y5
+	VPANDN       Y5, Y6, Y5
+	VPCMPEQD     Y4, Y1, Y4
+	VPANDN       Y5, Y4, Y5
+	VMOVUPS      (DI)(BX*4), Y4
+	VADDPS       Y3, Y4, Y6
+	VBLENDVPS    Y5, Y6, Y4, Y4
+	VMOVUPS      Y4, (DI)(BX*4)
+	LEAQ         8(BX), R10
+	VMOVD        R10, X4
+	VPBROADCASTD X4, Y4
+	VPADDD       laneColumns<>+0(SB), Y4, Y4
+	VMOVUPS      32(AX)(BX*4), Y5
+	VPCMPEQD     32(CX)(BX*4), Y0, Y6
+	VCMPPS       $0x11, Y2, Y5, Y5
+	VPANDN       Y5, Y6, Y5
+	VPCMPEQD     Y4, Y1, Y4
+	VPANDN       Y5, Y4, Y5
+	VMOVUPS      32(DI)(BX*4), Y4
+	VADDPS       Y3, Y4, Y6
+	VBLENDVPS    Y5, Y6, Y4, Y4
+	VMOVUPS      Y4, 32(DI)(BX*4)
+	ADDQ         $0x10, BX
+	JMP          round
+
+	// Single blocks of 8 columns.
+block:
+	CMPQ         BX, R9
+	JG           tail
+	LEAQ         (BX), SI
+	VMOVD        SI, X4
+	VPBROADCASTD X4, Y4
+	VPADDD       laneColumns<>+0(SB), Y4, Y4
+	VMOVUPS      (AX)(BX*4), Y5
+	VPCMPEQD     (CX)(BX*4), Y0, Y6
+	VCMPPS       $0x11, Y2, Y5, Y5
+	VPANDN       Y5, Y6, Y5
+	VPCMPEQD     Y4, Y1, Y4
+	VPANDN       Y5, Y4, Y5
+	VMOVUPS      (DI)(BX*4), Y4
+	VADDPS       Y3, Y4, Y6
+	VBLENDVPS    Y5, Y6, Y4, Y4
+	VMOVUPS      Y4, (DI)(BX*4)
+	ADDQ         $0x08, BX
+	JMP          block
+
+	// The last columns, fewer than a block, with masked loads.
+tail:
+	CMPQ         BX, DX
+	JE           reduce
+	LEAQ         (BX), SI
+	VMOVD        SI, X4
+	VPBROADCASTD X4, Y4
+	VPADDD       laneColumns<>+0(SB), Y4, Y4
+	VMOVD        DX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     Y4, Y5, Y5
+	VMASKMOVPS   (AX)(BX*4), Y5, Y6
+	VPMASKMOVD   (CX)(BX*4), Y5, Y7
+	VPCMPEQD     Y7, Y0, Y0
+	VCMPPS       $0x11, Y2, Y6, Y2
+	VPANDN       Y2, Y0, Y2
+	VPCMPEQD     Y4, Y1, Y0
+	VPANDN       Y2, Y0, Y2
+	VPAND        Y5, Y2, Y2
+	VMASKMOVPS   (DI)(BX*4), Y5, Y0
+	VADDPS       Y3, Y0, Y1
+	VBLENDVPS    Y2, Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y5, (DI)(BX*4)
+
+reduce:
 	VZEROUPPER
 	RET

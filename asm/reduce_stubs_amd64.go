@@ -36,6 +36,13 @@ func minOtherAboveAVX512(row *float32, labels *int32, n int, label int32, self i
 //go:noescape
 func hingeOtherAVX512(row *float32, labels *int32, n int, label int32, self int, t float32) (sum float64, count int)
 
+// addHingeAVX512 computes what addHingeGeneric does on one chunk, with AVX512:
+// dst[j] += w for each negative column j with row[j] < t. It needs
+// n <= 65536.
+//
+//go:noescape
+func addHingeAVX512(dst *float32, row *float32, labels *int32, n int, label int32, self int, t float32, w float32)
+
 // maxSameAVX2 selects the hardest positive of one chunk as
 // maxSameGeneric does, with AVX2: 8 columns per vector,
 // 3 blocks per loop round. It returns -1 and 0 when no column
@@ -67,3 +74,10 @@ func minOtherAboveAVX2(row *float32, labels *int32, n int, label int32, self int
 //
 //go:noescape
 func hingeOtherAVX2(row *float32, labels *int32, n int, label int32, self int, t float32) (sum float64, count int)
+
+// addHingeAVX2 computes what addHingeGeneric does on one chunk, with AVX2:
+// dst[j] += w for each negative column j with row[j] < t. It needs
+// n <= 65536.
+//
+//go:noescape
+func addHingeAVX2(dst *float32, row *float32, labels *int32, n int, label int32, self int, t float32, w float32)

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -237,7 +238,64 @@ func checkReduce(t *testing.T, c reduceCase) {
 			t.Fatalf("HingeSum(%v, t=%v) = %v, %d; generic level gives %v, %d",
 				c, th, sum, count, genSum, genCount)
 		}
+
+		checkAddHinge(t, c, th)
 	}
+}
+
+// checkAddHinge fails t unless AddHingeCounts at the current level adds
+// w exactly where the straight-loop reference does, to a dst of mixed
+// values (-0 among them), and matches the generic level bit for bit.
+func checkAddHinge(t *testing.T, c reduceCase, th float32) {
+	t.Helper()
+	const w = -0.375
+	start := make([]float32, len(c.row))
+	for j := range start {
+		start[j] = []float32{0, float32(math.Copysign(0, -1)), 1.5, -2e-39}[j%4]
+	}
+	want := slices.Clone(start)
+	for j, v := range c.row {
+		if c.labels[j] != c.label && j != c.self && v < th {
+			want[j] += w
+		}
+	}
+	got, gen := slices.Clone(start), slices.Clone(start)
+	asm.AddHingeCounts(got, c.row, c.labels, c.label, c.self, th, w)
+	atGeneric(t, func() { asm.AddHingeCounts(gen, c.row, c.labels, c.label, c.self, th, w) })
+	for j := range got {
+		if math.Float32bits(got[j]) != math.Float32bits(want[j]) ||
+			math.Float32bits(gen[j]) != math.Float32bits(want[j]) {
+			t.Fatalf("AddHingeCounts(%v, t=%v): dst[%d] = %v (generic %v), want %v",
+				c, th, j, got[j], gen[j], want[j])
+		}
+	}
+}
+
+// TestAddHingeCountsGuardPages runs AddHingeCounts with dst, row and labels
+// flush against inaccessible pages, so that a stray read or write faults.
+func TestAddHingeCountsGuardPages(t *testing.T) {
+	kerneltest.Run(t, func(t *testing.T, level asm.Level) {
+		for n := range 68 {
+			for _, back := range []bool{true, false} {
+				dst := kerneltest.Floats(t, n, back)
+				row := kerneltest.Floats(t, n, !back)
+				labels := kerneltest.Int32s(t, n, back)
+				for j := range row {
+					row[j], labels[j] = float32(j%5), int32(j%3)
+				}
+				asm.AddHingeCounts(dst, row, labels, 1, n/2, 3, 1)
+				for j := range dst {
+					want := float32(0)
+					if labels[j] != 1 && j != n/2 && row[j] < 3 {
+						want = 1
+					}
+					if dst[j] != want {
+						t.Fatalf("n=%d back=%v: dst[%d] = %v, want %v", n, back, j, dst[j], want)
+					}
+				}
+			}
+		}
+	})
 }
 
 // selfsFor returns the anchor columns to try on a row of n columns:
@@ -461,6 +519,14 @@ func BenchmarkSemiHardNegative(b *testing.B) {
 	benchmarkReduce(b, func(row []float32, labels []int32, label int32, self int) float64 {
 		j, v := asm.SemiHardNegative(row, labels, label, self, 1)
 		return float64(j) + float64(v)
+	})
+}
+
+func BenchmarkAddHingeCounts(b *testing.B) {
+	dst := make([]float32, 4096)
+	benchmarkReduce(b, func(row []float32, labels []int32, label int32, self int) float64 {
+		asm.AddHingeCounts(dst[:len(row)], row, labels, label, self, 1.5, -0.25)
+		return float64(dst[0])
 	})
 }
 

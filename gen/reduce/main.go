@@ -5,6 +5,7 @@
 //	minOther       the hardest negative (smallest distance with another label)
 //	minOtherAbove  the semi-hard negative (smallest negative above a threshold)
 //	hingeOther     the sum and count of max(t - d, 0) over the negatives
+//	addHinge       w added to dst where a negative's hinge max(t - d, 0) is positive
 //
 // Each kernel reduces one chunk of at most 65536 columns, so that column
 // numbers fit in int32 lanes; the Go wrappers in package asm split longer
@@ -236,11 +237,13 @@ func main() {
 		selectAVX512(s, columns)
 	}
 	hingeAVX512(columns)
+	addHingeAVX512(columns)
 
 	for _, s := range selections {
 		selectAVX2(s, columns)
 	}
 	hingeAVX2(columns)
+	addHingeAVX2(columns)
 
 	Generate()
 }

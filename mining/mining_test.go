@@ -257,6 +257,9 @@ func TestWorkersGiveIdenticalResults(t *testing.T) {
 }
 
 func TestNoAllocationInSteadyState(t *testing.T) {
+	if kerneltest.Race {
+		t.Skip("the race detector's instrumentation allocates; counted in normal builds")
+	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	d, labels := randomBatch(t, rng, 30, 4, 16)
 	for _, s := range strategies {

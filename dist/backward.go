@@ -362,10 +362,14 @@ func apply(grad, update []float32, dim int) error {
 // check reports the first value of a gradient update that is not finite.
 func check(update []float32, dim int) error {
 	for k, v := range update {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		if math.Float32bits(v)&exponentBits == exponentBits {
 			return fmt.Errorf("%w: the gradient of row %d, column %d is %v "+
 				"(dL/dD not finite, or too large)", ErrNotFinite, k/dim, k%dim, v)
 		}
 	}
 	return nil
 }
+
+// exponentBits is the exponent field of a float32: all ones for NaN and
+// ±Inf only.
+const exponentBits = 0x7f800000

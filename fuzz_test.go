@@ -3,9 +3,12 @@ package triplet_test
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"testing"
 
+	"github.com/tripletmine/triplet"
 	"github.com/tripletmine/triplet/asm"
+	"github.com/tripletmine/triplet/dist"
 	"github.com/tripletmine/triplet/internal/kerneltest"
 )
 
@@ -168,4 +171,315 @@ func FuzzReductions(f *testing.F) {
 			}
 		}
 	})
+}
+
+// smallFloat returns a finite float32 from the next four bytes, folded to
+// at most 1e8 in magnitude so that distances stay far from overflow: a
+// larger pattern becomes a small multiple of 1/8, which also makes ties.
+func (in *fuzzInput) smallFloat() float32 {
+	v := in.float()
+	if math.Abs(float64(v)) > 1e8 {
+		v = float32(int8(math.Float32bits(v))) / 8
+	}
+	return v
+}
+
+// FuzzDistances compares the distance matrices of package dist (pairwise
+// and cross) and their backward passes (dense and sparse) at every level
+// with the generic level, for every metric and worker counts 1 and 3.
+// Distances must agree within twice the float32 summation bound and
+// errors must agree; gradients within 1e-3 of their largest magnitude
+// (package dist's tests hold each level to the float64 reference more
+// tightly).
+func FuzzDistances(f *testing.F) {
+	f.Add([]byte{5, 3, 4, 0, 1, 2, 3, 4, 5, 6, 7, 8})
+	f.Add([]byte{9, 9, 17, 1, 0x80, 0x3f, 0, 0, 0, 0, 0x80, 0x3f})
+	f.Add([]byte{2, 7, 33, 2, 0xff, 0xff, 0x7f, 0x7f, 0, 0, 0, 0x80})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in := &fuzzInput{data}
+		n, m, dim := 1+in.byte()%12, 1+in.byte()%12, 1+in.byte()%40
+		metric := dist.Metric(in.byte() % 3)
+		q, r := make([]float32, n*dim), make([]float32, m*dim)
+		for k := range q {
+			q[k] = in.smallFloat()
+		}
+		for k := range r {
+			r[k] = in.smallFloat()
+		}
+		g := make([]float32, n*m)
+		gp := make([]float32, n*n)
+		for k := range g {
+			g[k] = float32(int8(in.byte())) / 16
+		}
+		for k := range gp {
+			gp[k] = float32(int8(in.byte())) / 16
+		}
+		var entries []dist.Entry
+		for k, w := range g {
+			if w != 0 {
+				entries = append(entries, dist.Entry{Row: int32(k / m), Col: int32(k % m), Weight: w})
+			}
+		}
+
+		type outcome struct {
+			pairwise, cross, gradP, gradQ, gradR, sparseQ []float32
+			err                                           string
+		}
+		run := func(workers int) outcome {
+			c := &dist.Calculator{Metric: metric, Workers: workers}
+			var o outcome
+			var err error
+			if o.pairwise, err = c.Pairwise(nil, q, dim); err != nil {
+				return outcome{err: err.Error()}
+			}
+			if o.cross, err = c.Cross(nil, q, r, dim); err != nil {
+				return outcome{err: err.Error()}
+			}
+			o.gradP = make([]float32, n*dim)
+			o.gradQ, o.gradR = make([]float32, n*dim), make([]float32, m*dim)
+			o.sparseQ = make([]float32, n*dim)
+			for _, e := range []error{
+				c.PairwiseGrad(o.gradP, q, dim, o.pairwise, gp),
+				c.CrossGrad(o.gradQ, o.gradR, q, r, dim, o.cross, g),
+				c.CrossGradSparse(o.sparseQ, nil, q, r, dim, entries),
+			} {
+				if e != nil {
+					return outcome{err: e.Error()}
+				}
+			}
+			return o
+		}
+
+		restore := kerneltest.Force(t, asm.Generic)
+		want := run(1)
+		restore()
+		u := float64(dim+2) * 0x1p-24
+		for _, l := range asm.Levels() {
+			restore := kerneltest.Force(t, l)
+			for _, workers := range []int{1, 3} {
+				got := run(workers)
+				if got.err != want.err {
+					t.Fatalf("%v %v: error %q, generic %q", l, metric, got.err, want.err)
+				}
+				for k := range got.pairwise {
+					closeTo(t, "pairwise", l, got.pairwise[k], want.pairwise[k], 4*u, 1e-30)
+				}
+				for k := range got.cross {
+					closeTo(t, "cross", l, got.cross[k], want.cross[k], 4*u, 1e-30)
+				}
+				scaleQ := gradScales(metric, q, r, g, dim, false)
+				scaleR := gradScales(metric, r, q, g, dim, true)
+				scaleP := gradScales(metric, q, q, gp, dim, false)
+				for i, s := range gradScales(metric, q, q, gp, dim, true) {
+					scaleP[i] += s
+				}
+				for _, c := range []struct {
+					name      string
+					got, want []float32
+					scale     []float64
+				}{
+					{"pairwise gradient", got.gradP, want.gradP, scaleP},
+					{"query gradient", got.gradQ, want.gradQ, scaleQ},
+					{"reference gradient", got.gradR, want.gradR, scaleR},
+					{"sparse gradient", got.sparseQ, want.sparseQ, scaleQ},
+				} {
+					for k := range c.got {
+						closeTo(t, c.name, l, c.got[k], c.want[k], 0, 1e-3*c.scale[k/dim]+1e-30)
+					}
+				}
+			}
+			restore()
+		}
+	})
+}
+
+// gradScales bounds, for each row x_i of xs, the size of the terms its
+// gradient sums: Σ_j |w_ij|·|∂d(x_i, y_j)/∂x_i|, with w the n×m weights
+// (transposed, m×n, when transposed is set) and the partial derivative
+// bounded by 2·(max|x| + max|y|), 1 or 2/||x|| for the squared Euclidean,
+// Euclidean and cosine metrics.
+func gradScales(metric dist.Metric, xs, ys, w []float32, dim int, transposed bool) []float64 {
+	nx, ny := len(xs)/dim, len(ys)/dim
+	scales := make([]float64, nx)
+	for i := range nx {
+		x := xs[i*dim : (i+1)*dim]
+		for j := range ny {
+			y := ys[j*dim : (j+1)*dim]
+			weight := w[i*ny+j]
+			if transposed {
+				weight = w[j*nx+i]
+			}
+			var bound float64
+			switch metric {
+			case dist.SquaredEuclidean:
+				bound = 2 * (maxAbs(x) + maxAbs(y))
+			case dist.Euclidean:
+				bound = 1
+			case dist.Cosine:
+				var sq float64
+				for _, v := range x {
+					sq += float64(v) * float64(v)
+				}
+				bound = 2 / math.Sqrt(sq)
+			}
+			scales[i] += math.Abs(float64(weight)) * bound
+		}
+	}
+	return scales
+}
+
+func maxAbs(x []float32) float64 {
+	var m float64
+	for _, v := range x {
+		m = max(m, math.Abs(float64(v)))
+	}
+	return m
+}
+
+// closeTo fails t unless got is within rel·|want| + abs of want.
+func closeTo(t *testing.T, what string, l asm.Level, got, want float32, rel, abs float64) {
+	t.Helper()
+	if d := math.Abs(float64(got) - float64(want)); d > rel*math.Abs(float64(want))+abs ||
+		math.IsNaN(float64(got)) {
+		t.Fatalf("%s at %v: %v, generic level %v", what, l, got, want)
+	}
+}
+
+// FuzzMiner runs fuzzer-chosen batches (shapes, labels, values, strategy,
+// metric, margin, soft margin, normalisation) through triplet.Miner at
+// every level and compares with the generic level and with the float64
+// loss of the generic level's selections. Batches where two candidate
+// distances of an anchor, or a triplet's z and the hinge's kink, lie
+// within rounding of each other may legitimately select or count
+// differently across levels; for those only finiteness and agreement on
+// errors are required.
+func FuzzMiner(f *testing.F) {
+	f.Add([]byte{6, 1, 3, 0, 1, 8, 0, 0, 1, 1, 0, 2})
+	f.Add([]byte{12, 3, 2, 1, 2, 5, 1, 1, 7, 3, 9, 4, 1, 0, 3, 3})
+	f.Add([]byte{9, 2, 4, 2, 0, 10, 2, 0xff, 0, 0x80, 0x3f, 7, 7})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in := &fuzzInput{data}
+		n, dim, classes := 2+in.byte()%22, 1+in.byte()%8, 1+in.byte()%5
+		cfg := triplet.Config{
+			Strategy:   triplet.Strategy(in.byte() % 3),
+			Metric:     triplet.Metric(in.byte() % 3),
+			Margin:     float32(in.byte()%9) / 4,
+			SoftMargin: in.byte()%4 == 0,
+			Normalize:  in.byte()%3 == 0,
+		}
+		labels := make([]int32, n)
+		for i := range labels {
+			labels[i] = int32(in.byte() % classes)
+		}
+		e := make([]float32, n*dim)
+		for k := range e {
+			e[k] = in.smallFloat()
+		}
+
+		type outcome struct {
+			loss     float64
+			triplets []triplet.Triplet
+			grad     []float32
+			err      error
+		}
+		run := func() outcome {
+			m, err := triplet.NewMiner(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := outcome{grad: make([]float32, len(e))}
+			r, err := m.Mine(e, dim, labels, o.grad)
+			if err != nil {
+				return outcome{err: err}
+			}
+			o.loss, o.triplets = r.Loss, slices.Clone(r.Triplets)
+			return o
+		}
+		restore := kerneltest.Force(t, asm.Generic)
+		want := run()
+		restore()
+
+		ambiguous := want.err != nil || nearTie(cfg, e, dim, labels)
+		if !ambiguous && cfg.Strategy != triplet.BatchAll {
+			ref := ref64{cfg, dim}
+			e64 := make([]float64, len(e))
+			for k, v := range e {
+				e64[k] = float64(v)
+			}
+			divisor := float64(len(want.triplets))
+			refLoss := ref.loss(e64, want.triplets, max(divisor, 1))
+			if math.Abs(refLoss-want.loss) > 1e-3*max(1, math.Abs(refLoss)) {
+				t.Fatalf("%+v: generic loss %v, float64 loss of its selections %v",
+					cfg, want.loss, refLoss)
+			}
+		}
+		for _, l := range asm.Levels()[1:] {
+			restore := kerneltest.Force(t, l)
+			got := run()
+			restore()
+			if (got.err == nil) != (want.err == nil) {
+				t.Fatalf("%+v at %v: error %v, generic %v", cfg, l, got.err, want.err)
+			}
+			if got.err != nil {
+				continue
+			}
+			if math.IsNaN(got.loss) || math.IsInf(got.loss, 0) {
+				t.Fatalf("%+v at %v: loss %v", cfg, l, got.loss)
+			}
+			if ambiguous {
+				continue
+			}
+			if math.Abs(got.loss-want.loss) > 1e-3*max(1, math.Abs(want.loss)) {
+				t.Fatalf("%+v at %v: loss %v, generic %v", cfg, l, got.loss, want.loss)
+			}
+			if !slices.Equal(got.triplets, want.triplets) {
+				t.Fatalf("%+v at %v: triplets %v, generic %v", cfg, l, got.triplets,
+					want.triplets)
+			}
+			scale := 0.0
+			for _, v := range want.grad {
+				scale = max(scale, math.Abs(float64(v)))
+			}
+			for k := range got.grad {
+				closeTo(t, "gradient", l, got.grad[k], want.grad[k], 0, 1e-2*scale+1e-30)
+			}
+		}
+	})
+}
+
+// nearTie reports whether two distances of an anchor's row, or a triplet's
+// z = d(a,p) - d(a,n) + margin and 0, lie within 1e-3 of the row's largest
+// distance of each other: float32 levels may then order or count them
+// differently.
+func nearTie(cfg triplet.Config, e []float32, dim int, labels []int32) bool {
+	ref := ref64{cfg, dim}
+	n := len(labels)
+	row := func(i int) []float64 {
+		x := make([]float64, dim)
+		for k := range x {
+			x[k] = float64(e[i*dim+k])
+		}
+		return x
+	}
+	for a := range n {
+		d := make([]float64, n)
+		scale := 1e-30
+		for j := range n {
+			d[j] = ref.distance(row(a), row(j))
+			scale = max(scale, math.Abs(d[j]))
+		}
+		tol := 1e-3*scale + float64(cfg.Margin)*1e-4
+		for j := range n {
+			for k := range n {
+				if j != k && j != a && k != a && math.Abs(d[j]-d[k]) < tol {
+					return true
+				}
+				same := labels[j] == labels[a] && labels[k] != labels[a]
+				if same && j != a && math.Abs(d[j]-d[k]+float64(cfg.Margin)) < tol {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -46,17 +46,22 @@ func (c *Calculator) PairwiseGrad(grad, e []float32, dim int, dists, dLdD []floa
 	rows := c.gradientRows(e, nil, dim)
 	tile := tileRows(dim)
 	tiles := (n + tile - 1) / tile
+	parts := tiles * (tiles + 1) / 2
 	c.weights = grow(c.weights, n*n)
-	c.symmetry = symmetryJob{out: c.weights, dLdD: dLdD, n: n, tile: tile, tiles: tiles}
+	c.near = growBool(c.near, parts)
+	c.symmetry = symmetryJob{out: c.weights, dLdD: dLdD, n: n, tile: tile, tiles: tiles,
+		near: c.near}
 	if c.Metric == Euclidean {
-		c.symmetry.dists = dists
+		c.symmetry.dists, c.symmetry.spread = dists, c.spread
 	}
-	c.group.Do(&c.symmetry, tiles*(tiles+1)/2, c.Workers)
+	c.group.Do(&c.symmetry, parts, c.Workers)
+	c.nearEntries = c.symmetry.nearPairs(c.nearEntries[:0])
 	c.symmetry = symmetryJob{}
 
 	c.weightedSums(c.weights, n, rows, n, dim)
 	c.update = grow(c.update, n*dim)
 	c.rowUpdates(rows, 0, n, dim)
+	c.addSparse(e, e, 0, c.nearEntries, dim)
 	return apply(grad, c.update, dim)
 }
 
@@ -88,10 +93,19 @@ func (c *Calculator) CrossGrad(gradQ, gradR, q, r []float32, dim int, dists, dLd
 
 	rows := c.gradientRows(q, r, dim)
 	weights := dLdD
+	c.nearEntries = c.nearEntries[:0]
 	if c.Metric == Euclidean {
 		c.weights = grow(c.weights, n*m)
 		for k, g := range dLdD {
-			c.weights[k] = euclideanWeight(g, dists[k])
+			i, j := k/m, k%m
+			d := dists[k]
+			if isNear(d, c.spread[i], c.spread[n+j]) {
+				c.weights[k] = 0
+				c.nearEntries = append(c.nearEntries, Entry{Row: int32(i), Col: int32(j),
+					Weight: g})
+				continue
+			}
+			c.weights[k] = euclideanWeight(g, d)
 		}
 		weights = c.weights
 	}
@@ -105,6 +119,7 @@ func (c *Calculator) CrossGrad(gradQ, gradR, q, r []float32, dim int, dists, dLd
 		c.weightedSums(c.flipped, m, rows[:n*dim], n, dim)
 		c.rowUpdates(rows, n, m, dim)
 	}
+	c.addSparse(q, r, n, c.nearEntries, dim)
 	return applyBoth(gradQ, gradR, c.update, dim)
 }
 
@@ -137,7 +152,9 @@ func (c *Calculator) PairwiseGradSparse(grad, e []float32, dim int, entries []En
 		return err
 	}
 	rows := c.sparseRows(e, nil, dim)
-	c.sparseUpdates(rows, rows, 0, n, entries, dim)
+	c.update = grow(c.update, n*dim)
+	clear(c.update)
+	c.addSparse(rows, rows, 0, entries, dim)
 	c.finishCosine(rows, 0, n, dim)
 	return apply(grad, c.update, dim)
 }
@@ -165,7 +182,9 @@ func (c *Calculator) CrossGradSparse(gradQ, gradR, q, r []float32, dim int,
 		return err
 	}
 	rows := c.sparseRows(q, r, dim)
-	c.sparseUpdates(rows[:n*dim], rows[n*dim:], n, n+m, entries, dim)
+	c.update = grow(c.update, (n+m)*dim)
+	clear(c.update)
+	c.addSparse(rows[:n*dim], rows[n*dim:], n, entries, dim)
 	c.finishCosine(rows, 0, n+m, dim)
 	return applyBoth(gradQ, gradR, c.update, dim)
 }
@@ -197,6 +216,21 @@ func checkEntries(entries []Entry, n, m int) error {
 	return nil
 }
 
+// nearRatio sets which pairs the dense Euclidean gradient leaves to the
+// sparse one: those whose distance d is below 1/nearRatio of the spread of
+// their rows (the largest centred coordinates, s_x + s_y). The dense form
+// sums w·x and w·y separately with w = dL/dD / (2d), and its rounding
+// error grows like w·(s_x + s_y); the sparse form computes x - y first.
+// Keeping nearRatio·(s_x + s_y)/(2d) below nearRatio bounds the dense
+// error by about nearRatio·(n + dim)·2⁻²⁴·Σ|dL/dD| per row.
+const nearRatio = 64
+
+// isNear reports whether a pair at distance d, whose rows have spreads sx
+// and sy, goes to the sparse gradient. Distance 0 has gradient 0 anyway.
+func isNear(d, sx, sy float32) bool {
+	return d > 0 && nearRatio*d < sx+sy
+}
+
 // euclideanWeight turns dL/dD for a Euclidean distance d into dL/d(d²),
 // taking the derivative at d = 0 as 0.
 func euclideanWeight(g, d float32) float32 {
@@ -209,8 +243,9 @@ func euclideanWeight(g, d float32) float32 {
 // gradientRows returns the rows that the dense gradients work on, those of
 // q and then of r: for the Euclidean metrics the rows minus their mean, so
 // that the weighted sums lose no precision to a large common offset (the
-// gradient depends only on differences of rows); for cosine the rows
-// scaled to norm 1.
+// gradient depends only on differences of rows), with each row's spread
+// (largest centred coordinate) in c.spread; for cosine the rows scaled to
+// norm 1.
 func (c *Calculator) gradientRows(q, r []float32, dim int) []float32 {
 	if c.Metric == Cosine {
 		return c.scaledUnit(q, r, dim, 1)
@@ -233,6 +268,15 @@ func (c *Calculator) gradientRows(q, r []float32, dim int) []float32 {
 		for k, v := range rows {
 			out[k] = v - float32(shift[k%dim]/count)
 		}
+	}
+
+	c.spread = grow(c.spread, total/dim)
+	for i := range c.spread {
+		var spread float32
+		for _, v := range c.centred[i*dim : (i+1)*dim] {
+			spread = max(spread, v, -v)
+		}
+		c.spread[i] = spread
 	}
 	return c.centred
 }
@@ -313,15 +357,11 @@ func (c *Calculator) finishCosine(unit []float32, i0, count, dim int) {
 	}
 }
 
-// sparseUpdates sets c.update, total rows in which r's rows start at row
-// offset, to the gradient of the entries: for the Euclidean metrics
-// w·∂D/∂x on both rows of each pair, for cosine the gradient on the unit
-// rows.
-func (c *Calculator) sparseUpdates(q, r []float32, offset, total int, entries []Entry,
-	dim int) {
-
-	c.update = grow(c.update, total*dim)
-	clear(c.update)
+// addSparse adds to c.update, in which r's rows start at row offset, the
+// gradient of the entries: for the Euclidean metrics w·∂D/∂x on both rows
+// of each pair, computed from the difference of the two rows themselves;
+// for cosine the gradient on the unit rows.
+func (c *Calculator) addSparse(q, r []float32, offset int, entries []Entry, dim int) {
 	c.diff = grow(c.diff, dim)
 	var normSq [1]float32
 	for _, en := range entries {

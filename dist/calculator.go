@@ -37,6 +37,12 @@ type Calculator struct {
 	update  []float32 // the gradient before it is checked and added
 	diff    []float32 // one row difference, for sparse gradients
 	shift   []float64 // the mean row, for centring
+	spread  []float32 // each centred row's largest coordinate
+	near    []bool    // which parts of the symmetry job met near pairs
+
+	// nearEntries are the pairs that the dense Euclidean gradient leaves to
+	// the sparse one.
+	nearEntries []Entry
 }
 
 // maxNormSq bounds the squared norm of a row: with every row below it,
@@ -194,6 +200,14 @@ func tileRows(dim int) int {
 // stripRows is the height of the strips that a diagonal tile is cut into,
 // so that it computes little more than its upper triangle.
 const stripRows = 16
+
+// growBool is grow for bools.
+func growBool(s []bool, n int) []bool {
+	if cap(s) < n {
+		return make([]bool, n)
+	}
+	return s[:n]
+}
 
 // grow returns s[:n], reallocating only if s's capacity is below n.
 func grow(s []float32, n int) []float32 {

@@ -600,3 +600,68 @@ func benchmarkMatrix(b *testing.B, metric dist.Metric, cross bool) {
 		})
 	}
 }
+
+// TestEuclideanGradNearDuplicates checks rows whose Euclidean distance is
+// tiny next to their spread: the weights dL/dD / (2d) are huge there, and
+// the dense gradients must hand those pairs to the sparse form, whose
+// error stays near float32's relative to Σ|dL/dD|.
+func TestEuclideanGradNearDuplicates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	kerneltest.Run(t, func(t *testing.T, _ asm.Level) {
+		c := &dist.Calculator{Metric: dist.Euclidean}
+
+		// Rows 0-5 lie within 1e-4 of each other, rows 6-11 about 11 away.
+		const n, dim = 12, 3
+		e := make([]float32, n*dim)
+		for i := range n {
+			for k := range dim {
+				if i < 6 {
+					e[i*dim+k] = float32(rng.NormFloat64() * 3e-5)
+				} else {
+					e[i*dim+k] = 11 + float32(rng.NormFloat64())
+				}
+			}
+		}
+		q := e[:dim]
+		ew, qw := widen(e), widen(q)
+
+		d, err := c.Pairwise(nil, e, dim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := pairWeights(rng, n, n)
+		grad := make([]float32, n*dim)
+		if err := c.PairwiseGrad(grad, e, dim, d, g); err != nil {
+			t.Fatal(err)
+		}
+		checkNear(t, "pairwise", grad, refPairwiseGrad(dist.Euclidean, ew, dim, widen(g)), g)
+
+		x, err := c.Cross(nil, q, e, dim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gx := g[:n]
+		gq, gr := make([]float32, dim), make([]float32, n*dim)
+		if err := c.CrossGrad(gq, gr, q, e, dim, x, gx); err != nil {
+			t.Fatal(err)
+		}
+		wantQ, wantR := refCrossGrad(dist.Euclidean, qw, ew, dim, widen(gx))
+		checkNear(t, "cross queries", gq, wantQ, gx)
+		checkNear(t, "cross references", gr, wantR, gx)
+	})
+}
+
+// checkNear fails t unless got is within 1e-5·Σ|g| of want.
+func checkNear(t *testing.T, what string, got []float32, want []float64, g []float32) {
+	t.Helper()
+	var total float64
+	for _, w := range g {
+		total += math.Abs(float64(w))
+	}
+	for k := range got {
+		if diff := math.Abs(float64(got[k]) - want[k]); diff > 1e-5*total {
+			t.Fatalf("%s: gradient %d = %v, want %v (off by %.2g·Σ|w|)", what, k, got[k],
+				want[k], diff/total)
+		}
+	}
+}

@@ -225,7 +225,7 @@ type pairwiseJob struct {
 	sqrt                bool
 }
 
-func (j *pairwiseJob) Run(part int) {
+func (j *pairwiseJob) Run(_, part int) {
 	ti, tj := upperPair(part, j.tiles)
 	i0, i1 := ti*j.tile, min((ti+1)*j.tile, j.n)
 	j0, j1 := tj*j.tile, min((tj+1)*j.tile, j.n)
@@ -290,7 +290,7 @@ type crossJob struct {
 	sqrt                            bool
 }
 
-func (j *crossJob) Run(part int) {
+func (j *crossJob) Run(_, part int) {
 	qt, rt := part%j.qTiles, part/j.qTiles
 	i0, i1 := qt*j.qTile, min((qt+1)*j.qTile, j.n)
 	j0, j1 := rt*j.rTile, min((rt+1)*j.rTile, j.m)

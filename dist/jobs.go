@@ -13,7 +13,7 @@ type productJob struct {
 	ld, k, n  int
 }
 
-func (j *productJob) Run(part int) {
+func (j *productJob) Run(_, part int) {
 	i0, i1 := part*productRows, min((part+1)*productRows, j.n)
 	asm.InnerProducts(j.out[i0*j.ld:], j.ld, j.a[i0*j.k:i1*j.k], j.b, j.k)
 }
@@ -28,7 +28,7 @@ type symmetryJob struct {
 	n, tile, tiles           int
 }
 
-func (j *symmetryJob) Run(part int) {
+func (j *symmetryJob) Run(_, part int) {
 	i0, i1, k0, k1 := j.bounds(part)
 	n := j.n
 	j.near[part] = false

@@ -28,7 +28,7 @@ type anchorJob struct {
 	scale  float64 // 1 / the reduction's divisor, or 0
 }
 
-func (j *anchorJob) Run(part int) {
+func (j *anchorJob) Run(_, part int) {
 	for a := part * anchorBlock; a < min((part+1)*anchorBlock, j.n); a++ {
 		row := j.dists[a*j.n : (a+1)*j.n]
 		if j.phase == selectPhase {

@@ -10,18 +10,21 @@ import (
 )
 
 // Job is work split into parts that may run in any order, at the same
-// time, on any goroutine. Run must not panic.
+// time, on any goroutine. Run is told which of the call's goroutines runs
+// it, a number below Workers, so that it can use scratch space of that
+// worker's own. Run must not panic.
 type Job interface {
-	Run(part int)
+	Run(worker, part int)
 }
 
 // Group runs one Job at a time. Its zero value is ready; keep it (inside a
 // longer-lived value) to reuse, since a Group in use must not move.
 type Group struct {
-	job   Job
-	parts int64
-	next  atomic.Int64
-	done  sync.WaitGroup
+	job    Job
+	parts  int64
+	next   atomic.Int64
+	worker atomic.Int32
+	done   sync.WaitGroup
 }
 
 // Workers returns the number of goroutines that Do uses for workers (0
@@ -40,13 +43,14 @@ func (g *Group) Do(job Job, parts, workers int) {
 	n := Workers(workers, parts)
 	if n == 1 {
 		for p := range parts {
-			job.Run(p)
+			job.Run(0, p)
 		}
 		return
 	}
 
 	g.job, g.parts = job, int64(parts)
 	g.next.Store(0)
+	g.worker.Store(0)
 	g.done.Add(n - 1)
 	for range n - 1 {
 		hand(g)
@@ -56,14 +60,16 @@ func (g *Group) Do(job Job, parts, workers int) {
 	g.job = nil
 }
 
-// work runs parts of the group's job until none is left.
+// work takes a worker number and runs parts of the group's job until none
+// is left.
 func (g *Group) work() {
+	worker := int(g.worker.Add(1) - 1)
 	for {
 		p := g.next.Add(1) - 1
 		if p >= g.parts {
 			return
 		}
-		g.job.Run(int(p))
+		g.job.Run(worker, int(p))
 	}
 }
 

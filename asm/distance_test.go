@@ -213,7 +213,8 @@ func TestPairsGuardPages(t *testing.T) {
 		t.Log("no guard pages on this system; stray writes are still caught by fences")
 	}
 	rng := rand.New(rand.NewPCG(9, 10))
-	kerneltest.Run(t, func(t *testing.T, _ asm.Level) {
+	kerneltest.Run(t, func(t *testing.T, level asm.Level) {
+		kerneltest.SkipGuardsUnderEmulation(t, level)
 		for _, sq := range []bool{true, false} {
 			for _, dim := range []int{1, 5, 16, 19, 33} {
 				for n := 1; n <= 9; n++ {

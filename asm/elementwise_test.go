@@ -115,7 +115,8 @@ func TestSqrtGuardPages(t *testing.T) {
 		t.Log("no guard pages on this system; stray writes are still caught by fences")
 	}
 	rng := rand.New(rand.NewPCG(23, 24))
-	kerneltest.Run(t, func(t *testing.T, _ asm.Level) {
+	kerneltest.Run(t, func(t *testing.T, level asm.Level) {
+		kerneltest.SkipGuardsUnderEmulation(t, level)
 		for n := 0; n <= 67; n++ {
 			for _, back := range []bool{false, true} {
 				x := kerneltest.Floats(t, n, back)
@@ -331,6 +332,7 @@ func TestAddScaledGuardPages(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(27, 28))
 	kerneltest.Run(t, func(t *testing.T, level asm.Level) {
+		kerneltest.SkipGuardsUnderEmulation(t, level)
 		for n := 0; n <= 67; n++ {
 			for _, back := range []bool{false, true} {
 				dst := kerneltest.Floats(t, n, back)

@@ -275,6 +275,7 @@ func checkAddHinge(t *testing.T, c reduceCase, th float32) {
 // flush against inaccessible pages, so that a stray read or write faults.
 func TestAddHingeCountsGuardPages(t *testing.T) {
 	kerneltest.Run(t, func(t *testing.T, level asm.Level) {
+		kerneltest.SkipGuardsUnderEmulation(t, level)
 		for n := range 68 {
 			for _, back := range []bool{true, false} {
 				dst := kerneltest.Floats(t, n, back)
@@ -410,6 +411,7 @@ func TestReduceGuardPages(t *testing.T) {
 		t.Skip("no guard pages on this system")
 	}
 	kerneltest.Run(t, func(t *testing.T, level asm.Level) {
+		kerneltest.SkipGuardsUnderEmulation(t, level)
 		rng := rand.New(rand.NewPCG(3, uint64(level)))
 		for n := range 68 {
 			for _, back := range []bool{true, false} {

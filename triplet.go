@@ -51,6 +51,12 @@ const (
 	SemiHard = mining.SemiHard
 )
 
+// ParseStrategy reads a strategy name: batchall, batchhard or semihard.
+func ParseStrategy(name string) (Strategy, error) { return mining.ParseStrategy(name) }
+
+// ParseMetric reads a metric name: sqeuclidean, euclidean or cosine.
+func ParseMetric(name string) (Metric, error) { return dist.ParseMetric(name) }
+
 // Metric is the distance between embeddings; see the constants.
 type Metric = dist.Metric
 

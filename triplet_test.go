@@ -372,14 +372,35 @@ func BenchmarkMine(b *testing.B) {
 							b.Fatal(err)
 						}
 						grad := make([]float32, len(e))
+						b.ReportAllocs()
 						for b.Loop() {
 							if _, err := m.Mine(e, 128, labels, grad); err != nil {
 								b.Fatal(err)
 							}
 						}
+						// Nominally 2·n²·d flops for the distances and as many
+						// for the backward pass, as a matrix product counts them.
+						flops := 4 * float64(n) * float64(n) * 128
+						b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 					})
 				}
 			})
 		})
+	}
+}
+
+func TestParseNames(t *testing.T) {
+	for _, s := range strategies {
+		if got, err := triplet.ParseStrategy(s.String()); err != nil || got != s {
+			t.Errorf("ParseStrategy(%q) = %v, %v", s.String(), got, err)
+		}
+	}
+	for _, m := range metrics {
+		if got, err := triplet.ParseMetric(m.String()); err != nil || got != m {
+			t.Errorf("ParseMetric(%q) = %v, %v", m.String(), got, err)
+		}
+	}
+	if _, err := triplet.ParseStrategy("hardest"); err == nil {
+		t.Error("ParseStrategy(hardest) gave no error")
 	}
 }

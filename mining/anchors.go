@@ -114,7 +114,7 @@ func hingeSum(row []float32, labels []int32, label int32, a int, t float32) (flo
 // hinge a triplet's slope is 1 when active and 0 otherwise, so a
 // negative's weight counts the thresholds d(a,p) + margin above d(a,n).
 func (j *anchorJob) weights(a int, row []float32) {
-	out := j.m.result.Weights[a*j.n : (a+1)*j.n]
+	out := j.m.weights[a*j.n : (a+1)*j.n]
 	clear(out)
 	pairs := j.m.pairs[j.m.offsets[a]:j.m.offsets[a+1]]
 	if len(pairs) == 0 || j.scale == 0 {

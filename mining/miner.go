@@ -76,6 +76,7 @@ type Miner struct {
 	offsets  []int32 // for each anchor, its first pair
 	pairs    []pair
 	anchors  []anchor
+	weights  []float32 // batch-all's dense dL/dD
 	ones     []float32
 	zeros    []float32
 	farthest []int32 // semi-hard: each anchor's farthest negative, or -2 if not yet known
@@ -133,23 +134,19 @@ func (m *Miner) Mine(cfg Config, dists []float32, labels []int32) (*Result, erro
 	}
 
 	r := &m.result
-	*r = Result{Triplets: r.Triplets[:0], Entries: r.Entries[:0], Weights: r.Weights}
-	r.Stats = stats
+	*r = Result{Triplets: r.Triplets[:0], Entries: r.Entries[:0], Stats: stats}
 	m.reduce(cfg, n, r)
 
 	if cfg.Strategy == BatchAll {
-		r.Weights = grow(r.Weights, n*n)
+		m.weights = grow(m.weights, n*n)
+		r.Weights = m.weights
 		m.job.phase = weightPhase
 		m.group.Do(&m.job, (n+anchorBlock-1)/anchorBlock, cfg.Workers)
 		if cfg.CollectAll {
 			m.collectAll(cfg, dists, labels, n)
 		}
 	} else {
-		r.Weights = r.Weights[:0]
 		m.listSelections(cfg, n)
-	}
-	if r.Weights != nil && cfg.Strategy != BatchAll {
-		r.Weights = nil
 	}
 	m.job = anchorJob{}
 	return r, nil

@@ -41,3 +41,27 @@ func raceAddScaled(dst, x []float32) {
 	raceReadFloats(x)
 	raceWriteFloats(dst)
 }
+
+// addDivideChunk runs AddDivide on one chunk of 1 to elementwiseChunk
+// elements at the current level.
+func addDivideChunk(dst, a, b, d []float32) {
+	switch Current() {
+	case AVX512:
+		raceAddDivide(dst, a, b, d)
+		addDivideAVX512(&dst[0], &a[0], &b[0], &d[0], len(dst))
+	case AVX2:
+		raceAddDivide(dst, a, b, d)
+		addDivideAVX2(&dst[0], &a[0], &b[0], &d[0], len(dst))
+	default:
+		addDivideGeneric(dst, a, b, d)
+	}
+}
+
+// raceAddDivide tells the race detector that AddDivide reads a, b and d
+// and writes dst.
+func raceAddDivide(dst, a, b, d []float32) {
+	raceReadFloats(a)
+	raceReadFloats(b)
+	raceReadFloats(d)
+	raceWriteFloats(dst)
+}

@@ -273,3 +273,196 @@ tail:
 done:
 	VZEROUPPER
 	RET
+
+// func addDivideAVX512(dst *float32, a *float32, b *float32, d *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·addDivideAVX512(SB), NOSPLIT, $0-40
+	MOVQ   dst+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   b+16(FP), DX
+	MOVQ   d+24(FP), BX
+	MOVQ   n+32(FP), SI
+	VPXORD Z0, Z0, Z0
+
+	// Rounds of 4 vectors of 16 floats.
+	MOVQ SI, DI
+	SHRQ $0x06, DI
+	JZ   singles
+
+round:
+	VMOVUPS  (CX), Z1
+	VMOVUPS  (BX), Z2
+	VADDPS   (DX), Z1, Z1
+	VMOVUPS  64(CX), Z4
+	VMOVUPS  64(BX), Z5
+	VADDPS   64(DX), Z4, Z4
+	VMOVUPS  128(CX), Z7
+	VMOVUPS  128(BX), Z8
+	VADDPS   128(DX), Z7, Z7
+	VMOVUPS  192(CX), Z10
+	VMOVUPS  192(BX), Z11
+	VADDPS   192(DX), Z10, Z10
+	VADDPS   Z2, Z2, Z3
+	VADDPS   Z5, Z5, Z6
+	VADDPS   Z8, Z8, Z9
+	VADDPS   Z11, Z11, Z12
+	VCMPPS   $0x04, Z0, Z2, K1
+	VDIVPS.Z Z3, Z1, K1, Z1
+	VCMPPS   $0x04, Z0, Z5, K1
+	VDIVPS.Z Z6, Z4, K1, Z4
+	VCMPPS   $0x04, Z0, Z8, K1
+	VDIVPS.Z Z9, Z7, K1, Z7
+	VCMPPS   $0x04, Z0, Z11, K1
+	VDIVPS.Z Z12, Z10, K1, Z10
+	VMOVUPS  Z1, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z7, 128(AX)
+	VMOVUPS  Z10, 192(AX)
+	ADDQ     $0x00000100, AX
+	ADDQ     $0x00000100, CX
+	ADDQ     $0x00000100, DX
+	ADDQ     $0x00000100, BX
+	DECQ     DI
+	JNZ      round
+
+	// Then single vectors.
+singles:
+	MOVQ SI, DI
+	SHRQ $0x04, DI
+	ANDQ $0x03, DI
+	JZ   tail
+
+single:
+	VMOVUPS  (CX), Z1
+	VMOVUPS  (BX), Z2
+	VADDPS   (DX), Z1, Z1
+	VADDPS   Z2, Z2, Z3
+	VCMPPS   $0x04, Z0, Z2, K1
+	VDIVPS.Z Z3, Z1, K1, Z1
+	VMOVUPS  Z1, (AX)
+	ADDQ     $0x00000040, AX
+	ADDQ     $0x00000040, CX
+	ADDQ     $0x00000040, DX
+	ADDQ     $0x00000040, BX
+	DECQ     DI
+	JNZ      single
+
+	// Then the last n % lanes elements, through masks.
+tail:
+	ANDQ      $0x0f, SI
+	JZ        done
+	LEAQ      laneMasks<>+64(SB), DI
+	NEGQ      SI
+	VMOVDQU32 (DI)(SI*4), Z1
+	VPTESTMD  Z1, Z1, K1
+	VMOVUPS.Z (CX), K1, Z1
+	VMOVUPS.Z (BX), K1, Z2
+	VMOVUPS.Z (DX), K1, Z3
+	VADDPS    Z3, Z1, Z1
+	VADDPS    Z2, Z2, Z3
+	VCMPPS    $0x04, Z0, Z2, K2
+	VDIVPS.Z  Z3, Z1, K2, Z1
+	VMOVUPS   Z1, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addDivideAVX2(dst *float32, a *float32, b *float32, d *float32, n int)
+// Requires: AVX
+TEXT ·addDivideAVX2(SB), NOSPLIT, $0-40
+	MOVQ   dst+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   b+16(FP), DX
+	MOVQ   d+24(FP), BX
+	MOVQ   n+32(FP), SI
+	VXORPS Y0, Y0, Y0
+
+	// Rounds of 4 vectors of 8 floats.
+	MOVQ SI, DI
+	SHRQ $0x05, DI
+	JZ   singles
+
+round:
+	VMOVUPS (CX), Y1
+	VMOVUPS (BX), Y2
+	VADDPS  (DX), Y1, Y1
+	VMOVUPS 32(CX), Y4
+	VMOVUPS 32(BX), Y5
+	VADDPS  32(DX), Y4, Y4
+	VMOVUPS 64(CX), Y7
+	VMOVUPS 64(BX), Y8
+	VADDPS  64(DX), Y7, Y7
+	VMOVUPS 96(CX), Y10
+	VMOVUPS 96(BX), Y11
+	VADDPS  96(DX), Y10, Y10
+	VADDPS  Y2, Y2, Y3
+	VADDPS  Y5, Y5, Y6
+	VADDPS  Y8, Y8, Y9
+	VADDPS  Y11, Y11, Y12
+	VCMPPS  $0x00, Y0, Y2, Y2
+	VDIVPS  Y3, Y1, Y1
+	VANDNPS Y1, Y2, Y1
+	VCMPPS  $0x00, Y0, Y5, Y5
+	VDIVPS  Y6, Y4, Y4
+	VANDNPS Y4, Y5, Y4
+	VCMPPS  $0x00, Y0, Y8, Y8
+	VDIVPS  Y9, Y7, Y7
+	VANDNPS Y7, Y8, Y7
+	VCMPPS  $0x00, Y0, Y11, Y11
+	VDIVPS  Y12, Y10, Y10
+	VANDNPS Y10, Y11, Y10
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y4, 32(AX)
+	VMOVUPS Y7, 64(AX)
+	VMOVUPS Y10, 96(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, BX
+	DECQ    DI
+	JNZ     round
+
+	// Then single vectors.
+singles:
+	MOVQ SI, DI
+	SHRQ $0x03, DI
+	ANDQ $0x03, DI
+	JZ   tail
+
+single:
+	VMOVUPS (CX), Y1
+	VMOVUPS (BX), Y2
+	VADDPS  (DX), Y1, Y1
+	VADDPS  Y2, Y2, Y3
+	VCMPPS  $0x00, Y0, Y2, Y2
+	VDIVPS  Y3, Y1, Y1
+	VANDNPS Y1, Y2, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, BX
+	DECQ    DI
+	JNZ     single
+
+	// Then the last n % lanes elements, through masks.
+tail:
+	ANDQ       $0x07, SI
+	JZ         done
+	LEAQ       laneMasks<>+64(SB), DI
+	NEGQ       SI
+	VMOVDQU    (DI)(SI*4), Y4
+	VMASKMOVPS (CX), Y4, Y1
+	VMASKMOVPS (BX), Y4, Y2
+	VMASKMOVPS (DX), Y4, Y3
+	VADDPS     Y3, Y1, Y1
+	VADDPS     Y2, Y2, Y3
+	VCMPPS     $0x00, Y0, Y2, Y2
+	VDIVPS     Y3, Y1, Y1
+	VANDNPS    Y1, Y2, Y1
+	VMASKMOVPS Y1, Y4, (AX)
+
+done:
+	VZEROUPPER
+	RET

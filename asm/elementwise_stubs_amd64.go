@@ -35,3 +35,19 @@ func sqrtAVX2(x *float32, n int)
 //
 //go:noescape
 func addScaledAVX2(dst *float32, a float32, x *float32, n int)
+
+// addDivideAVX512 sets dst[i] = (a[i] + b[i]) / (2·d[i]), or +0 where d[i] == 0,
+// for the n floats of each slice, bit for bit as addDivideGeneric does,
+// with 16 floats per vector and 4 vectors per loop round. It handles
+// any n >= 0; AddDivide passes chunks of 1 to 65536 elements.
+//
+//go:noescape
+func addDivideAVX512(dst *float32, a *float32, b *float32, d *float32, n int)
+
+// addDivideAVX2 sets dst[i] = (a[i] + b[i]) / (2·d[i]), or +0 where d[i] == 0,
+// for the n floats of each slice, bit for bit as addDivideGeneric does,
+// with 8 floats per vector and 4 vectors per loop round. It handles
+// any n >= 0; AddDivide passes chunks of 1 to 65536 elements.
+//
+//go:noescape
+func addDivideAVX2(dst *float32, a *float32, b *float32, d *float32, n int)

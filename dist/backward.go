@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/tripletmine/triplet/asm"
+	"github.com/tripletmine/triplet/internal/parallel"
 )
 
 // Entry is one nonzero of the gradient of a loss L with respect to a
@@ -49,12 +50,16 @@ func (c *Calculator) PairwiseGrad(grad, e []float32, dim int, dists, dLdD []floa
 	parts := tiles * (tiles + 1) / 2
 	c.weights = grow(c.weights, n*n)
 	c.near = growBool(c.near, parts)
-	c.symmetry = symmetryJob{out: c.weights, dLdD: dLdD, n: n, tile: tile, tiles: tiles,
-		near: c.near}
+	workers := parallel.Workers(c.Workers, parts)
+	c.flips = grow(c.flips, workers*tile*tile)
+	c.symmetry = symmetryJob{out: c.weights, dLdD: dLdD, flips: c.flips, near: c.near,
+		n: n, tile: tile, tiles: tiles}
 	if c.Metric == Euclidean {
-		c.symmetry.dists, c.symmetry.spread = dists, c.spread
+		c.symmetry.dists, c.symmetry.nearBelow = dists, c.nearBelow
+		c.noLabels = growInt32(c.noLabels, tile)
+		c.symmetry.noLabels = c.noLabels
 	}
-	c.group.Do(&c.symmetry, parts, c.Workers)
+	c.group.Do(&c.symmetry, parts, workers)
 	c.nearEntries = c.symmetry.nearPairs(c.nearEntries[:0])
 	c.symmetry = symmetryJob{}
 
@@ -99,7 +104,7 @@ func (c *Calculator) CrossGrad(gradQ, gradR, q, r []float32, dim int, dists, dLd
 		for k, g := range dLdD {
 			i, j := k/m, k%m
 			d := dists[k]
-			if isNear(d, c.spread[i], c.spread[n+j]) {
+			if isNear(d, c.nearBelow) {
 				c.weights[k] = 0
 				c.nearEntries = append(c.nearEntries, Entry{Row: int32(i), Col: int32(j),
 					Weight: g})
@@ -115,7 +120,7 @@ func (c *Calculator) CrossGrad(gradQ, gradR, q, r []float32, dim int, dists, dLd
 	c.rowUpdates(rows, 0, n, dim)
 	if gradR != nil {
 		c.flipped = grow(c.flipped, m*n)
-		transpose(c.flipped, n, weights, m, n, m)
+		asm.Transpose(c.flipped, n, weights, m, n, m)
 		c.weightedSums(c.flipped, m, rows[:n*dim], n, dim)
 		c.rowUpdates(rows, n, m, dim)
 	}
@@ -217,18 +222,18 @@ func checkEntries(entries []Entry, n, m int) error {
 }
 
 // nearRatio sets which pairs the dense Euclidean gradient leaves to the
-// sparse one: those whose distance d is below 1/nearRatio of the spread of
-// their rows (the largest centred coordinates, s_x + s_y). The dense form
+// sparse one: those whose distance d is below 2s/nearRatio, s being the
+// spread of the rows (their largest centred coordinate). The dense form
 // sums w·x and w·y separately with w = dL/dD / (2d), and its rounding
-// error grows like w·(s_x + s_y); the sparse form computes x - y first.
-// Keeping nearRatio·(s_x + s_y)/(2d) below nearRatio bounds the dense
-// error by about nearRatio·(n + dim)·2⁻²⁴·Σ|dL/dD| per row.
+// error grows like w·2s; the sparse form computes x - y first. Keeping
+// 2s/(2d) below nearRatio bounds the dense error by about
+// nearRatio·(n + dim)·2⁻²⁴·Σ|dL/dD| per row.
 const nearRatio = 64
 
-// isNear reports whether a pair at distance d, whose rows have spreads sx
-// and sy, goes to the sparse gradient. Distance 0 has gradient 0 anyway.
-func isNear(d, sx, sy float32) bool {
-	return d > 0 && nearRatio*d < sx+sy
+// isNear reports whether a pair at distance d goes to the sparse gradient,
+// given the bound below = 2s/nearRatio. Distance 0 has gradient 0 anyway.
+func isNear(d, below float32) bool {
+	return d > 0 && d < below
 }
 
 // euclideanWeight turns dL/dD for a Euclidean distance d into dL/d(d²),
@@ -243,9 +248,8 @@ func euclideanWeight(g, d float32) float32 {
 // gradientRows returns the rows that the dense gradients work on, those of
 // q and then of r: for the Euclidean metrics the rows minus their mean, so
 // that the weighted sums lose no precision to a large common offset (the
-// gradient depends only on differences of rows), with each row's spread
-// (largest centred coordinate) in c.spread; for cosine the rows scaled to
-// norm 1.
+// gradient depends only on differences of rows), and sets c.nearBelow
+// from their spread; for cosine the rows scaled to norm 1.
 func (c *Calculator) gradientRows(q, r []float32, dim int) []float32 {
 	if c.Metric == Cosine {
 		return c.scaledUnit(q, r, dim, 1)
@@ -270,14 +274,11 @@ func (c *Calculator) gradientRows(q, r []float32, dim int) []float32 {
 		}
 	}
 
-	c.spread = grow(c.spread, total/dim)
-	for i := range c.spread {
-		var spread float32
-		for _, v := range c.centred[i*dim : (i+1)*dim] {
-			spread = max(spread, v, -v)
-		}
-		c.spread[i] = spread
+	var spread float32
+	for _, v := range c.centred[:total] {
+		spread = max(spread, v, -v)
 	}
+	c.nearBelow = 2 * spread / nearRatio
 	return c.centred
 }
 
@@ -300,7 +301,7 @@ func (c *Calculator) sparseRows(q, r []float32, dim int) []float32 {
 // of rows extended by a 1: row i holds Σ_j w_ij·x_j and then Σ_j w_ij.
 func (c *Calculator) weightedSums(weights []float32, n int, rows []float32, m, dim int) {
 	c.columns = grow(c.columns, (dim+1)*m)
-	transpose(c.columns, m, rows, dim, m, dim)
+	asm.Transpose(c.columns, m, rows, dim, m, dim)
 	ones := c.columns[dim*m:]
 	for j := range ones {
 		ones[j] = 1

@@ -27,18 +27,23 @@ type Calculator struct {
 	product  productJob
 	symmetry symmetryJob
 
-	normsSq []float32 // squared norm of each row, queries then references
-	unit    []float32 // cosine: rows scaled to norm 1/√2, or 1 for gradients
-	centred []float32 // rows minus a common shift, for gradients
-	weights []float32 // gradient weights on pairs, symmetrised or transposed
-	columns []float32 // the transpose of centred or unit, with a row of ones
-	sums    []float32 // weights times columns: weighted sums and weight totals
-	flipped []float32 // the transpose of the cross weights
-	update  []float32 // the gradient before it is checked and added
-	diff    []float32 // one row difference, for sparse gradients
-	shift   []float64 // the mean row, for centring
-	spread  []float32 // each centred row's largest coordinate
-	near    []bool    // which parts of the symmetry job met near pairs
+	normsSq  []float32 // squared norm of each row, queries then references
+	unit     []float32 // cosine: rows scaled to norm 1/√2, or 1 for gradients
+	centred  []float32 // rows minus a common shift, for gradients
+	weights  []float32 // gradient weights on pairs, symmetrised or transposed
+	columns  []float32 // the transpose of centred or unit, with a row of ones
+	sums     []float32 // weights times columns: weighted sums and weight totals
+	flipped  []float32 // the transpose of the cross weights
+	update   []float32 // the gradient before it is checked and added
+	diff     []float32 // one row difference, for sparse gradients
+	shift    []float64 // the mean row, for centring
+	flips    []float32 // per worker, a transposed tile of dL/dD
+	noLabels []int32   // zero labels, for reductions that ignore labels
+	near     []bool    // which parts of the symmetry job met near pairs
+
+	// nearBelow is the distance under which the dense Euclidean gradient
+	// leaves a pair to the sparse one.
+	nearBelow float32
 
 	// nearEntries are the pairs that the dense Euclidean gradient leaves to
 	// the sparse one.
@@ -201,6 +206,14 @@ func tileRows(dim int) int {
 // so that it computes little more than its upper triangle.
 const stripRows = 16
 
+// growInt32 is grow for int32s.
+func growInt32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
+}
+
 // growBool is grow for bools.
 func growBool(s []bool, n int) []bool {
 	if cap(s) < n {
@@ -264,20 +277,10 @@ func upperPair(part, tiles int) (int, int) {
 }
 
 // mirror copies block [i0,i1)×[j0,j1) of the n-column matrix dst to its
-// transposed place, in 8×8 squares so that both sides stay in cache.
+// transposed place.
 func mirror(dst []float32, n, i0, i1, j0, j1 int) {
-	const square = 8
-	for ib := i0; ib < i1; ib += square {
-		ie := min(ib+square, i1)
-		for jb := j0; jb < j1; jb += square {
-			je := min(jb+square, j1)
-			for i := ib; i < ie; i++ {
-				row := dst[i*n : i*n+je]
-				for j := jb; j < je; j++ {
-					dst[j*n+i] = row[j]
-				}
-			}
-		}
+	if i1 > i0 && j1 > j0 {
+		asm.Transpose(dst[j0*n+i0:], n, dst[i0*n+j0:], n, i1-i0, j1-j0)
 	}
 }
 

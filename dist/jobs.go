@@ -19,34 +19,48 @@ func (j *productJob) Run(_, part int) {
 }
 
 // symmetryJob sets out to W + Wᵀ for the n×n weights W = dLdD, or, when
-// dists is set, W = dLdD / (2·dists) with 0 where a distance is 0 (the
-// Euclidean chain rule), leaving the pairs that isNear picks out at 0 and
+// dists is set, (W + Wᵀ) / (2·dists) with 0 where a distance is 0 (the
+// Euclidean chain rule), leaving at 0 the pairs that isNear picks out and
 // marking their part in near; one part per pair of tiles (I, J), I <= J.
+// Each worker transposes tile (J, I) of W into its own flips tile, adds
+// it to tile (I, J) row by row, and mirrors the result into tile (J, I).
 type symmetryJob struct {
-	out, dLdD, dists, spread []float32
-	near                     []bool
-	n, tile, tiles           int
+	out, dLdD, dists, flips []float32
+	noLabels                []int32
+	near                    []bool
+	nearBelow               float32
+	n, tile, tiles          int
 }
 
-func (j *symmetryJob) Run(_, part int) {
+func (j *symmetryJob) Run(worker, part int) {
 	i0, i1, k0, k1 := j.bounds(part)
-	n := j.n
+	rows, cols, n := i1-i0, k1-k0, j.n
+	flip := j.flips[worker*j.tile*j.tile:][:rows*cols]
+	asm.Transpose(flip, cols, j.dLdD[k0*n+i0:], n, cols, rows)
+
 	j.near[part] = false
-	for i := i0; i < i1; i++ {
-		for k := max(k0, i); k < k1; k++ {
-			a, b := j.dLdD[i*n+k], j.dLdD[k*n+i]
-			if j.dists != nil {
-				d := j.dists[i*n+k]
-				if isNear(d, j.spread[i], j.spread[k]) {
-					j.near[part] = true
-					a, b = 0, 0
-				} else {
-					a, b = euclideanWeight(a, d), euclideanWeight(b, d)
+	for i := range rows {
+		out := j.out[(i0+i)*n+k0 : (i0+i)*n+k1]
+		w := j.dLdD[(i0+i)*n+k0 : (i0+i)*n+k1]
+		if j.dists == nil {
+			copy(out, w)
+			asm.AddScaled(out, 1, flip[i*cols:(i+1)*cols])
+			continue
+		}
+		d := j.dists[(i0+i)*n+k0 : (i0+i)*n+k1]
+		asm.AddDivide(out, w, flip[i*cols:(i+1)*cols], d)
+		if near, closest := asm.SemiHardNegative(d, j.noLabels[:cols], 1, -1, 0); near >= 0 &&
+			isNear(closest, j.nearBelow) {
+			j.near[part] = true
+			for k, dk := range d {
+				if isNear(dk, j.nearBelow) {
+					out[k] = 0
 				}
 			}
-			j.out[i*n+k] = a + b
-			j.out[k*n+i] = a + b
 		}
+	}
+	if i0 != k0 {
+		asm.Transpose(j.out[k0*n+i0:], n, j.out[i0*n+k0:], n, rows, cols)
 	}
 }
 
@@ -67,7 +81,7 @@ func (j *symmetryJob) nearPairs(entries []Entry) []Entry {
 		i0, i1, k0, k1 := j.bounds(part)
 		for i := i0; i < i1; i++ {
 			for k := max(k0, i+1); k < k1; k++ {
-				if isNear(j.dists[i*n+k], j.spread[i], j.spread[k]) {
+				if isNear(j.dists[i*n+k], j.nearBelow) {
 					entries = append(entries, Entry{Row: int32(i), Col: int32(k),
 						Weight: j.dLdD[i*n+k] + j.dLdD[k*n+i]})
 				}
@@ -75,22 +89,4 @@ func (j *symmetryJob) nearPairs(entries []Entry) []Entry {
 		}
 	}
 	return entries
-}
-
-// transpose sets dst (cols rows, ldDst apart) to the transpose of src
-// (rows rows of cols floats, ldSrc apart), in 8×8 squares.
-func transpose(dst []float32, ldDst int, src []float32, ldSrc, rows, cols int) {
-	const square = 8
-	for ib := 0; ib < rows; ib += square {
-		ie := min(ib+square, rows)
-		for jb := 0; jb < cols; jb += square {
-			je := min(jb+square, cols)
-			for i := ib; i < ie; i++ {
-				row := src[i*ldSrc : i*ldSrc+je]
-				for j := jb; j < je; j++ {
-					dst[j*ldDst+i] = row[j]
-				}
-			}
-		}
-	}
 }

@@ -32,6 +32,9 @@ type Stats struct {
 
 	// Active counts the selected triplets with a positive loss, and
 	// ActiveFraction is Active / Selected (0 when nothing is selected).
+	// Since Selected counts different things per strategy, so does the
+	// fraction: of all valid triplets for batch-all, of the hardest one per
+	// anchor for batch-hard.
 	Active         int64
 	ActiveFraction float64
 

@@ -3,6 +3,9 @@
 //
 //	sqrt       x[i] = √x[i], in place: squared distances into distances
 //	addScaled  dst[i] += a·x[i] with one rounding: accumulating a gradient
+//	addDivide  dst[i] = (a[i] + b[i]) / (2·d[i]), +0 where d[i] == 0: the
+//	           chain rule through a Euclidean distance, for a symmetrised
+//	           gradient weight
 //
 // Each call handles one chunk of at most 65536 elements (the Go wrappers
 // in package asm split longer slices) and touches no memory outside it:
@@ -42,6 +45,9 @@ func main() {
 	for _, t := range []target{&avx512{}, &avx2{}} {
 		sqrtKernel(t)
 		addScaledKernel(t)
+	}
+	for _, t := range []divideTarget{&avx512{}, &avx2{}} {
+		addDivideKernel(t)
 	}
 
 	Generate()

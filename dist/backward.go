@@ -223,7 +223,8 @@ func checkEntries(entries []Entry, n, m int) error {
 
 // nearRatio sets which pairs the dense Euclidean gradient leaves to the
 // sparse one: those whose distance d is below 2s/nearRatio, s being the
-// spread of the rows (their largest centred coordinate). The dense form
+// spread of the rows (the largest norm of a centred row, which bounds
+// every centred coordinate). The dense form
 // sums w·x and w·y separately with w = dL/dD / (2d), and its rounding
 // error grows like w·2s; the sparse form computes x - y first. Keeping
 // 2s/(2d) below nearRatio bounds the dense error by about
@@ -246,39 +247,40 @@ func euclideanWeight(g, d float32) float32 {
 }
 
 // gradientRows returns the rows that the dense gradients work on, those of
-// q and then of r: for the Euclidean metrics the rows minus their mean, so
-// that the weighted sums lose no precision to a large common offset (the
-// gradient depends only on differences of rows), and sets c.nearBelow
-// from their spread; for cosine the rows scaled to norm 1.
+// q and then of r: for the Euclidean metrics the rows minus their mean
+// (summed in float32: any common shift is exact here, the mean only
+// keeps the weighted sums from losing precision to a large offset, since
+// the gradient depends only on differences of rows), and sets c.nearBelow
+// from their spread, the largest norm of a centred row; for cosine the
+// rows scaled to norm 1.
 func (c *Calculator) gradientRows(q, r []float32, dim int) []float32 {
 	if c.Metric == Cosine {
 		return c.scaledUnit(q, r, dim, 1)
 	}
 	total := len(q) + len(r)
 	c.centred = grow(c.centred, total)
-	if cap(c.shift) < dim {
-		c.shift = make([]float64, dim)
+	copy(c.centred, q)
+	copy(c.centred[len(q):], r)
+
+	c.mean = grow(c.mean, dim)
+	clear(c.mean)
+	for i := 0; i < total; i += dim {
+		asm.AddScaled(c.mean, 1, c.centred[i:i+dim])
 	}
-	shift := c.shift[:dim]
-	clear(shift)
-	for _, rows := range [][]float32{q, r} {
-		for k, v := range rows {
-			shift[k%dim] += float64(v)
-		}
-	}
-	count := float64(total / dim)
-	for part, rows := range [][]float32{q, r} {
-		out := c.centred[part*len(q):]
-		for k, v := range rows {
-			out[k] = v - float32(shift[k%dim]/count)
-		}
+	count := float32(total / dim)
+	for k := range c.mean {
+		c.mean[k] /= count
 	}
 
-	var spread float32
-	for _, v := range c.centred[:total] {
-		spread = max(spread, v, -v)
+	var normSq [1]float32
+	var spreadSq float32
+	for i := 0; i < total; i += dim {
+		row := c.centred[i : i+dim]
+		asm.AddScaled(row, -1, c.mean)
+		asm.InnerProducts(normSq[:], 1, row, row, dim)
+		spreadSq = max(spreadSq, normSq[0])
 	}
-	c.nearBelow = 2 * spread / nearRatio
+	c.nearBelow = 2 * float32(math.Sqrt(float64(spreadSq))) / nearRatio
 	return c.centred
 }
 
@@ -324,14 +326,16 @@ func (c *Calculator) rowUpdates(rows []float32, i0, count, dim int) {
 		x := rows[(i0+i)*dim : (i0+i+1)*dim]
 		out := c.update[(i0+i)*dim : (i0+i+1)*dim]
 		sum := c.sums[i*(dim+1) : (i+1)*(dim+1)]
-		total := sum[dim]
-		for k := range x {
-			out[k] = total*x[k] - sum[k]
-		}
-		if c.Metric != Cosine {
-			for k := range out {
-				out[k] *= 2
-			}
+		copy(out, sum[:dim])
+		asm.AddScaled(out, -sum[dim], x)
+
+		// out is now sum - total·x; adding -3 (or -2) times itself turns it
+		// into 2·(total·x - sum) (or total·x - sum) exactly, as a power of two
+		// times out is representable.
+		if c.Metric == Cosine {
+			asm.AddScaled(out, -2, out)
+		} else {
+			asm.AddScaled(out, -3, out)
 		}
 	}
 	c.finishCosine(rows, i0, count, dim)
@@ -394,8 +398,8 @@ func apply(grad, update []float32, dim int) error {
 	if err := check(update, dim); err != nil {
 		return err
 	}
-	for k, v := range update {
-		grad[k] += v
+	if len(grad) > 0 {
+		asm.AddScaled(grad, 1, update)
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ type Calculator struct {
 	flipped  []float32 // the transpose of the cross weights
 	update   []float32 // the gradient before it is checked and added
 	diff     []float32 // one row difference, for sparse gradients
-	shift    []float64 // the mean row, for centring
+	mean     []float32 // the mean row
 	flips    []float32 // per worker, a transposed tile of dL/dD
 	noLabels []int32   // zero labels, for reductions that ignore labels
 	near     []bool    // which parts of the symmetry job met near pairs

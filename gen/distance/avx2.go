@@ -10,7 +10,7 @@ import (
 // masked-off lanes; AMD's manual calls that implementation-dependent (Zen 4
 // and Zen 5 do not fault, as the guard-page tests show), and QEMU 7 reads
 // the whole vector. Tails built from scalar loads would remove the doubt.
-//
+
 // avx2 kernels use the 16 YMM registers, 8 floats each. A block pairs four
 // query rows with two reference rows (8 accumulators, four query vectors,
 // one reference vector and a difference: 14 registers), or one query row

@@ -10,7 +10,7 @@ import (
 // masked-off lanes; AMD's manual calls that implementation-dependent (Zen 4
 // and Zen 5 do not fault, as the guard-page tests show), and QEMU 7 reads
 // the whole vector. Tails built from scalar loads would remove the doubt.
-//
+
 // avx2 kernels use YMM registers, 8 floats each. The tail goes through
 // VMASKMOVPS, whose masked-off lanes neither load, store nor fault.
 type avx2 struct {

@@ -10,7 +10,7 @@ import (
 // masked-off lanes; AMD's manual calls that implementation-dependent (Zen 4
 // and Zen 5 do not fault, as the guard-page tests show), and QEMU 7 reads
 // the whole vector. Tails built from scalar loads would remove the doubt.
-//
+
 // The AVX2 kernels keep masks as vectors of all-ones or all-zero lanes,
 // combine them with VPAND and VPANDN and select with VBLENDVPS. Their
 // tails load with VMASKMOVPS and VPMASKMOVD, which touch no memory in

@@ -10,7 +10,7 @@ import (
 // masked-off lanes; AMD's manual calls that implementation-dependent (Zen 4
 // and Zen 5 do not fault, as the guard-page tests show), and QEMU 7 reads
 // the whole vector. Tails built from scalar loads would remove the doubt.
-//
+
 // avx2 kernels transpose 8×8 blocks in YMM registers. A block needs its 8
 // rows and two registers of the network at a time, plus the two lane
 // masks of an edge block: at most 12 of the 16 YMM registers, so avo

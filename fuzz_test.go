@@ -267,10 +267,11 @@ func FuzzDistances(f *testing.F) {
 				for k := range got.cross {
 					closeTo(t, "cross", l, got.cross[k], want.cross[k], 4*u, 1e-30)
 				}
-				scaleQ := gradScales(metric, q, r, g, dim, false)
-				scaleR := gradScales(metric, r, q, g, dim, true)
-				scaleP := gradScales(metric, q, q, gp, dim, false)
-				for i, s := range gradScales(metric, q, q, gp, dim, true) {
+				both, own := meanRow(dim, q, r), meanRow(dim, q)
+				scaleQ := gradScales(metric, q, r, g, dim, false, both)
+				scaleR := gradScales(metric, r, q, g, dim, true, both)
+				scaleP := gradScales(metric, q, q, gp, dim, false, own)
+				for i, s := range gradScales(metric, q, q, gp, dim, true, own) {
 					scaleP[i] += s
 				}
 				for _, c := range []struct {
@@ -293,12 +294,17 @@ func FuzzDistances(f *testing.F) {
 	})
 }
 
-// gradScales bounds, for each row x_i of xs, the size of the terms its
-// gradient sums: Σ_j |w_ij|·|∂d(x_i, y_j)/∂x_i|, with w the n×m weights
-// (transposed, m×n, when transposed is set) and the partial derivative
-// bounded by 2·(max|x| + max|y|), 1 or 2/||x|| for the squared Euclidean,
-// Euclidean and cosine metrics.
-func gradScales(metric dist.Metric, xs, ys, w []float32, dim int, transposed bool) []float64 {
+// gradScales bounds, for each row x_i of xs, the size of what its
+// gradient sums: Σ_j |w_ij|·b(x_i, y_j), with w the n×m weights
+// (transposed, m×n, when transposed is set). The dense gradients are
+// matrix products on rows minus their mean μ, so their rounding follows
+// the centred coordinates: b is 2·(max|x-μ| + max|y-μ|) for the squared
+// Euclidean metric; for the Euclidean one, 1 plus that spread over the
+// pair's distance, which the sparse hand-off caps near 64; for cosine,
+// 2/||x||.
+func gradScales(metric dist.Metric, xs, ys, w []float32, dim int, transposed bool,
+	mean []float64) []float64 {
+
 	nx, ny := len(xs)/dim, len(ys)/dim
 	scales := make([]float64, nx)
 	for i := range nx {
@@ -309,12 +315,20 @@ func gradScales(metric dist.Metric, xs, ys, w []float32, dim int, transposed boo
 			if transposed {
 				weight = w[j*nx+i]
 			}
+			spread := centredMax(x, mean) + centredMax(y, mean)
 			var bound float64
 			switch metric {
 			case dist.SquaredEuclidean:
-				bound = 2 * (maxAbs(x) + maxAbs(y))
+				bound = 2 * spread
 			case dist.Euclidean:
+				var sq float64
+				for k := range x {
+					sq += (float64(x[k]) - float64(y[k])) * (float64(x[k]) - float64(y[k]))
+				}
 				bound = 1
+				if sq > 0 {
+					bound += min(128, spread/math.Sqrt(sq))
+				}
 			case dist.Cosine:
 				var sq float64
 				for _, v := range x {
@@ -328,10 +342,27 @@ func gradScales(metric dist.Metric, xs, ys, w []float32, dim int, transposed boo
 	return scales
 }
 
-func maxAbs(x []float32) float64 {
+// meanRow returns the mean of the rows of the given matrices.
+func meanRow(dim int, matrices ...[]float32) []float64 {
+	mean := make([]float64, dim)
+	rows := 0
+	for _, m := range matrices {
+		for k, v := range m {
+			mean[k%dim] += float64(v)
+		}
+		rows += len(m) / dim
+	}
+	for k := range mean {
+		mean[k] /= float64(rows)
+	}
+	return mean
+}
+
+// centredMax returns the largest |x_k - mean_k|.
+func centredMax(x []float32, mean []float64) float64 {
 	var m float64
-	for _, v := range x {
-		m = max(m, math.Abs(float64(v)))
+	for k, v := range x {
+		m = max(m, math.Abs(float64(v)-mean[k]))
 	}
 	return m
 }

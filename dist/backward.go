@@ -27,6 +27,13 @@ type Entry struct {
 // distance's derivative at distance 0 is taken as 0, and the cosine metric
 // carries the gradient through the normalisation of the rows.
 //
+// The product runs on the rows minus their mean μ, so its rounding error
+// is about (n + dim)·2⁻²⁴·Σ_j |w_ij|·(|x_i - μ| + |x_j - μ|), w being the
+// weights after the chain rule: relative to the spread of the batch rather
+// than to each pair's difference. For the Euclidean metric, whose weights
+// dLdD/(2d) grow without bound as pairs get close, pairs much closer than
+// that spread go through the exact-difference form of PairwiseGradSparse.
+//
 // It returns an error and leaves grad alone if a shape does not fit, if e
 // is not valid input for Pairwise, or if the gradient is not finite (dLdD
 // held NaN or ±Inf, or weights so large that the sums overflow).

@@ -12,6 +12,8 @@ package main
 import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
+
+	"github.com/tripletmine/triplet/gen/internal/masks"
 )
 
 const signature = "func(dst *float32, ldDst int, q *float32, nq int, r *float32, nr int, dim int)"
@@ -23,14 +25,7 @@ var laneMasks Mem
 func main() {
 	ConstraintExpr("gc,!purego")
 
-	laneMasks = GLOBL("laneMasks", RODATA|NOPTR)
-	for i := range 32 {
-		word := U32(0)
-		if i < 16 {
-			word = U32(0xffffffff)
-		}
-		DATA(4*i, word)
-	}
+	laneMasks = masks.Lanes()
 
 	for _, t := range []target{avx512{}, avx2{}} {
 		for _, k := range []pairKind{squaredDistance, innerProduct} {

@@ -16,6 +16,8 @@ package main
 import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
+
+	"github.com/tripletmine/triplet/gen/internal/masks"
 )
 
 // laneMasks is 16 words of all ones followed by 16 zero words: a load that
@@ -27,14 +29,7 @@ func main() {
 	// "//go:build gc && !purego" in both files.
 	ConstraintExpr("gc,!purego")
 
-	laneMasks = GLOBL("laneMasks", RODATA|NOPTR)
-	for i := range 32 {
-		word := U32(0)
-		if i < 16 {
-			word = U32(0xffffffff)
-		}
-		DATA(4*i, word)
-	}
+	laneMasks = masks.Lanes()
 
 	for _, t := range []target{&avx512{}, &avx2{}} {
 		transposeKernel(t)

@@ -33,7 +33,7 @@ func (j *anchorJob) Run(_, part int) {
 		row := j.dists[a*j.n : (a+1)*j.n]
 		if j.phase == selectPhase {
 			j.m.anchors[a] = anchor{positive: -1, negative: -1,
-				notFinite: !finite(row, j.m.zeros[:j.n])}
+				notFinite: j.m.rowSums[2*a] != 0}
 			if j.m.anchors[a].notFinite {
 				continue
 			}
@@ -49,14 +49,6 @@ func (j *anchorJob) Run(_, part int) {
 			j.semiHard(a, row)
 		}
 	}
-}
-
-// finite reports whether a row holds only finite values: its inner product
-// with zeros is 0 unless a value is NaN or ±Inf (0·∞ is NaN).
-func finite(row, zeros []float32) bool {
-	var product [1]float32
-	asm.InnerProducts(product[:], 1, row, zeros, len(row))
-	return product[0] == 0
 }
 
 // class returns anchor a's class, a among it, as a run of m.order.
@@ -97,9 +89,7 @@ func (j *anchorJob) batchAll(a int, row []float32) {
 		pr.active = int64(j.n - len(j.class(a)))
 	}
 
-	var all [1]float32
-	asm.InnerProducts(all[:], 1, row, j.m.ones[:j.n], j.n)
-	j.m.anchors[a].negativeSum = float64(all[0]) - positiveSum
+	j.m.anchors[a].negativeSum = float64(j.m.rowSums[2*a+1]) - positiveSum
 }
 
 // hingeSum is asm.HingeSum with the count as an int64.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/tripletmine/triplet/asm"
 	"github.com/tripletmine/triplet/dist"
 	"github.com/tripletmine/triplet/internal/parallel"
 )
@@ -80,9 +81,9 @@ type Miner struct {
 	pairs    []pair
 	anchors  []anchor
 	weights  []float32 // batch-all's dense dL/dD
-	ones     []float32
-	zeros    []float32
-	farthest []int32 // semi-hard: each anchor's farthest negative, or -2 if not yet known
+	probes   []float32 // a row of zeros, then a row of ones
+	rowSums  []float32 // for each anchor, its row times each probe row
+	farthest []int32   // semi-hard: each anchor's farthest negative, or -2 if not yet known
 }
 
 // pair holds the results for one anchor-positive pair.
@@ -125,6 +126,7 @@ func (m *Miner) Mine(cfg Config, dists []float32, labels []int32) (*Result, erro
 
 	m.groupClasses(labels)
 	stats := m.countValid(n)
+	m.probeRows(dists, n)
 	m.job = anchorJob{m: m, cfg: cfg, dists: dists, labels: labels, n: n}
 	m.job.phase = selectPhase
 	m.group.Do(&m.job, (n+anchorBlock-1)/anchorBlock, cfg.Workers)
@@ -210,13 +212,23 @@ func (m *Miner) countValid(n int) Stats {
 		m.anchors = make([]anchor, n)
 	}
 	m.anchors = m.anchors[:n]
-	m.ones, m.zeros = grow(m.ones, n), grow(m.zeros, n)
-	clear(m.zeros)
-	for i := range m.ones {
-		m.ones[i] = 1
+	m.probes = grow(m.probes, 2*n)
+	clear(m.probes[:n])
+	for i := n; i < 2*n; i++ {
+		m.probes[i] = 1
 	}
 	m.farthest = growInt32(m.farthest, n)
 	return s
+}
+
+// probeRows sets, for every anchor a, rowSums[2a] to its row times zeros,
+// which is 0 unless the row holds NaN or ±Inf (0·∞ is NaN), and
+// rowSums[2a+1] to the sum of its row; one kernel call covers every row.
+func (m *Miner) probeRows(dists []float32, n int) {
+	m.rowSums = grow(m.rowSums, 2*n)
+	if n > 0 {
+		asm.InnerProducts(m.rowSums, 2, dists, m.probes, n)
+	}
 }
 
 // notFinite names the first distance of anchor a's row that is not finite.

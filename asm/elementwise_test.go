@@ -5,9 +5,6 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
-	"os"
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/tripletmine/triplet/asm"
@@ -444,24 +441,6 @@ func TestElementwiseAllocations(t *testing.T) {
 			t.Errorf("Sqrt and AddScaled allocate %v times per call at level %v", allocs, level)
 		}
 	})
-}
-
-// TestElementwiseAssemblyRegisters checks that the generated kernels use
-// the upper sixteen vector registers only as ZMM: a 128- or 256-bit vector
-// instruction on X16-X31 or Y16-Y31 would need AVX512VL, which no level
-// checks for.
-func TestElementwiseAssemblyRegisters(t *testing.T) {
-	text, err := os.ReadFile("elementwise_amd64.s")
-	if err != nil {
-		t.Skipf("no generated assembly: %v", err)
-	}
-	upper := regexp.MustCompile(`\b[XY](1[6-9]|2\d|3[01])\b`)
-	for i, line := range strings.Split(string(text), "\n") {
-		if upper.MatchString(line) {
-			t.Errorf("elementwise_amd64.s:%d: %s uses an upper register below 512 bits",
-				i+1, strings.TrimSpace(line))
-		}
-	}
 }
 
 // benchmarkElementwise times op on slices of n elements for each level

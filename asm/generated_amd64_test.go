@@ -112,3 +112,27 @@ func TestRequiredFeatures(t *testing.T) {
 		}
 	}
 }
+
+var upperRegister = regexp.MustCompile(`\b[XY](1[6-9]|2\d|3[01])\b`)
+
+// avx512fForms are the instructions that may name X16-X31 or Y16-Y31 under
+// AVX-512 Foundation alone: they widen or split a ZMM, or move a scalar.
+var avx512fForms = []string{"VCVTPS2PD", "VEXTRACTF64X4", "VEXTRACTI64X4", "VMOVD", "VMOVSS",
+	"VMOVSD"}
+
+// TestUpperRegisters checks that no generated function uses the upper
+// sixteen vector registers below 512 bits outside AVX512F forms: VEX
+// instructions cannot encode them, and the EVEX forms of 128- and 256-bit
+// instructions need AVX512VL, which no level checks for. avo's allocator
+// hands such registers out when a function needs many.
+func TestUpperRegisters(t *testing.T) {
+	for _, fn := range readAssembly(t) {
+		for _, line := range fn.lines {
+			fields := strings.Fields(line)
+			if upperRegister.MatchString(line) && !slices.Contains(avx512fForms, fields[0]) {
+				t.Errorf("%s: %s: %q uses an upper register below 512 bits", fn.file, fn.name,
+					line)
+			}
+		}
+	}
+}

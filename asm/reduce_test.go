@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"regexp"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/tripletmine/triplet/asm"
@@ -444,31 +441,6 @@ func TestReduceAllocations(t *testing.T) {
 			t.Errorf("reductions allocate %v times per call at level %v", allocs, level)
 		}
 	})
-}
-
-// TestReduceAssemblyRegisters checks that the generated reductions use
-// the upper sixteen vector registers only as ZMM or in AVX512F forms: a
-// 128- or 256-bit vector instruction on X16-X31 or Y16-Y31 would need
-// AVX512VL, which no level checks for. The allowed forms widen or split a
-// ZMM, or move one scalar.
-func TestReduceAssemblyRegisters(t *testing.T) {
-	text, err := os.ReadFile("reduce_amd64.s")
-	if err != nil {
-		t.Skipf("no generated assembly: %v", err)
-	}
-	upper := regexp.MustCompile(`\b[XY](1[6-9]|2\d|3[01])\b`)
-	allowed := map[string]bool{
-		"VCVTPS2PD": true, "VEXTRACTF64X4": true, "VEXTRACTI64X4": true,
-		"VMOVD": true, "VMOVSS": true, "VMOVSD": true,
-	}
-	for i, line := range strings.Split(string(text), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) == 0 || !upper.MatchString(line) || allowed[fields[0]] {
-			continue
-		}
-		t.Errorf("reduce_amd64.s:%d: %s uses an upper register outside AVX512F forms",
-			i+1, strings.TrimSpace(line))
-	}
 }
 
 // benchmarkReduce runs reduce on a PK batch row (K = 4, label j/4) of

@@ -79,7 +79,7 @@ func (c *Calculator) Pairwise(dst, e []float32, dim int) ([]float32, error) {
 	tile := tileRows(dim)
 	tiles := (n + tile - 1) / tile
 	c.pairwise = pairwiseJob{dst: dst, rows: rows, n: n, dim: dim, tile: tile, tiles: tiles,
-		sqrt: c.Metric == Euclidean}
+		metric: c.Metric}
 	c.group.Do(&c.pairwise, tiles*(tiles+1)/2, c.Workers)
 	c.pairwise = pairwiseJob{}
 	return dst, nil
@@ -106,7 +106,7 @@ func (c *Calculator) Cross(dst, q, r []float32, dim int) ([]float32, error) {
 	queryTile := 4 * tile
 	qTiles, rTiles := (n+queryTile-1)/queryTile, (m+tile-1)/tile
 	c.cross = crossJob{dst: dst, q: q, r: r, n: n, m: m, dim: dim, qTile: queryTile,
-		rTile: tile, qTiles: qTiles, sqrt: c.Metric == Euclidean}
+		rTile: tile, qTiles: qTiles, metric: c.Metric}
 	c.group.Do(&c.cross, qTiles*rTiles, c.Workers)
 	c.cross = crossJob{}
 	return dst, nil
@@ -186,10 +186,8 @@ func (c *Calculator) scaledUnit(q, r []float32, dim int, norm float64) []float32
 	for part, rows := range [][]float32{q, r} {
 		base := part * len(q)
 		for i := range len(rows) / dim {
-			out := c.unit[base+i*dim : base+(i+1)*dim]
-			clear(out)
-			scale := norm / math.Sqrt(float64(c.normsSq[base/dim+i]))
-			asm.AddScaled(out, float32(scale), rows[i*dim:(i+1)*dim])
+			scaleRow(c.unit[base+i*dim:base+(i+1)*dim], rows[i*dim:(i+1)*dim],
+				c.normsSq[base/dim+i], norm)
 		}
 	}
 	return c.unit
@@ -235,7 +233,7 @@ func grow(s []float32, n int) []float32 {
 type pairwiseJob struct {
 	dst, rows           []float32
 	n, dim, tile, tiles int
-	sqrt                bool
+	metric              Metric
 }
 
 func (j *pairwiseJob) Run(_, part int) {
@@ -256,13 +254,8 @@ func (j *pairwiseJob) Run(_, part int) {
 
 // block computes rows [i0, i1) against rows [j0, j1) into dst.
 func (j *pairwiseJob) block(i0, i1, j0, j1 int) {
-	out := j.dst[i0*j.n+j0:]
-	asm.SquaredDistances(out, j.n, j.rows[i0*j.dim:i1*j.dim], j.rows[j0*j.dim:j1*j.dim], j.dim)
-	if j.sqrt {
-		for i := range i1 - i0 {
-			asm.Sqrt(out[i*j.n : i*j.n+j1-j0])
-		}
-	}
+	j.metric.Block(j.dst[i0*j.n+j0:], j.n, j.rows[i0*j.dim:i1*j.dim],
+		j.rows[j0*j.dim:j1*j.dim], j.dim)
 }
 
 // upperPair returns the part-th pair (I, J) with I <= J < tiles, in the
@@ -290,18 +283,13 @@ func mirror(dst []float32, n, i0, i1, j0, j1 int) {
 type crossJob struct {
 	dst, q, r                       []float32
 	n, m, dim, qTile, rTile, qTiles int
-	sqrt                            bool
+	metric                          Metric
 }
 
 func (j *crossJob) Run(_, part int) {
 	qt, rt := part%j.qTiles, part/j.qTiles
 	i0, i1 := qt*j.qTile, min((qt+1)*j.qTile, j.n)
 	j0, j1 := rt*j.rTile, min((rt+1)*j.rTile, j.m)
-	out := j.dst[i0*j.m+j0:]
-	asm.SquaredDistances(out, j.m, j.q[i0*j.dim:i1*j.dim], j.r[j0*j.dim:j1*j.dim], j.dim)
-	if j.sqrt {
-		for i := range i1 - i0 {
-			asm.Sqrt(out[i*j.m : i*j.m+j1-j0])
-		}
-	}
+	j.metric.Block(j.dst[i0*j.m+j0:], j.m, j.q[i0*j.dim:i1*j.dim], j.r[j0*j.dim:j1*j.dim],
+		j.dim)
 }

@@ -114,6 +114,10 @@ type Config struct {
 	// list theirs.
 	CollectAll bool
 
+	// WithBatch makes MineRefs take each anchor's candidates from the
+	// batch as well as from the references. Mine ignores it.
+	WithBatch bool
+
 	// Workers is the number of goroutines a call may use; 0 means
 	// GOMAXPROCS. Results do not depend on it.
 	Workers int

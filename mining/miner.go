@@ -84,6 +84,8 @@ type Miner struct {
 	probes   []float32 // a row of zeros, then a row of ones
 	rowSums  []float32 // for each anchor, its row times each probe row
 	farthest []int32   // semi-hard: each anchor's farthest negative, or -2 if not yet known
+
+	refs refState // MineRefs's state
 }
 
 // pair holds the results for one anchor-positive pair.
@@ -295,15 +297,15 @@ func (m *Miner) reduce(cfg Config, n int, r *Result) {
 	}
 
 	m.job.scale = 0
-	if divisor := m.divisor(cfg, r.Stats); divisor > 0 {
-		m.job.scale = 1 / divisor
-		r.Loss = total / divisor
+	if d := divisor(cfg, r.Stats); d > 0 {
+		m.job.scale = 1 / d
+		r.Loss = total / d
 	}
 }
 
 // divisor returns what the reduction divides the summed loss by; 0 means
 // the loss and its gradient are 0.
-func (m *Miner) divisor(cfg Config, s Stats) float64 {
+func divisor(cfg Config, s Stats) float64 {
 	switch {
 	case cfg.Reduction == SumReduction:
 		return 1

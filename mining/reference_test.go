@@ -18,7 +18,7 @@ type refResult struct {
 // definitions: max(z, 0) (derivative 0 at 0) or softplus(z).
 func refHinge(soft bool, z float64) (float64, float64) {
 	if soft {
-		return math.Log(1 + math.Exp(z)), 1 / (1 + math.Exp(-z))
+		return math.Log1p(math.Exp(z)), 1 / (1 + math.Exp(-z))
 	}
 	if z > 0 {
 		return z, 1

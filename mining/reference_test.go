@@ -1,8 +1,7 @@
 package mining_test
 
 import (
-	"math"
-
+	"github.com/tripletmine/triplet/internal/fullmatrix"
 	"github.com/tripletmine/triplet/mining"
 )
 
@@ -15,16 +14,8 @@ type refResult struct {
 }
 
 // refHinge is the loss of one triplet and its derivative, from the
-// definitions: max(z, 0) (derivative 0 at 0) or softplus(z).
-func refHinge(soft bool, z float64) (float64, float64) {
-	if soft {
-		return math.Log1p(math.Exp(z)), 1 / (1 + math.Exp(-z))
-	}
-	if z > 0 {
-		return z, 1
-	}
-	return 0, 0
-}
+// definitions.
+var refHinge = fullmatrix.Hinge
 
 // refMine mines a batch with straight loops from the definitions, in
 // float64, in O(n³) time.

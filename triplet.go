@@ -121,6 +121,11 @@ type Config struct {
 	// list theirs.
 	CollectAll bool
 
+	// WithBatch makes MineRefs take positives and negatives from the batch
+	// as well as from the references; MineBank always does, and Mine
+	// ignores it.
+	WithBatch bool
+
 	// Workers is the number of goroutines a call may use; 0 means
 	// GOMAXPROCS. Results do not depend on it.
 	Workers int
@@ -192,7 +197,7 @@ func (m *Miner) Config() Config { return m.cfg }
 func (m *Miner) Mine(embeddings []float32, dim int, labels []int32, grad []float32) (*Result,
 	error) {
 
-	if err := checkShapes(embeddings, dim, labels, grad); err != nil {
+	if err := checkShapes(embeddings, dim, labels, grad, 2); err != nil {
 		return nil, err
 	}
 	n := len(labels)
@@ -231,16 +236,20 @@ func (m *Miner) Mine(embeddings []float32, dim int, labels []int32, grad []float
 	return &m.result, nil
 }
 
-// checkShapes reports the first length that does not fit.
-func checkShapes(embeddings []float32, dim int, labels []int32, grad []float32) error {
+// checkShapes reports the first length that does not fit, or fewer rows
+// than minRows.
+func checkShapes(embeddings []float32, dim int, labels []int32, grad []float32,
+	minRows int) error {
+
 	switch {
 	case dim < 1:
 		return fmt.Errorf("%w: dim %d < 1", ErrInput, dim)
 	case len(embeddings)%dim != 0:
 		return fmt.Errorf("%w: %d embedding values are not a multiple of dim %d",
 			ErrInput, len(embeddings), dim)
-	case len(embeddings)/dim < 2:
-		return fmt.Errorf("%w: %d rows; mining needs at least 2", ErrInput, len(embeddings)/dim)
+	case len(embeddings)/dim < minRows:
+		return fmt.Errorf("%w: %d rows; mining needs at least %d", ErrInput,
+			len(embeddings)/dim, minRows)
 	case len(labels) != len(embeddings)/dim:
 		return fmt.Errorf("%w: %d labels for %d rows", ErrInput, len(labels), len(embeddings)/dim)
 	case grad != nil && len(grad) != len(embeddings):

@@ -69,12 +69,8 @@ func (b *Bank) Add(rows []float32, labels []int32, ids []int64) error {
 	if ids != nil && len(ids) != n {
 		return fmt.Errorf("%w: %d ids for %d rows", ErrShape, len(ids), n)
 	}
-	state := idsNone
-	if ids != nil {
-		state = idsGiven
-	}
-	if b.idState != idsUnknown && state != b.idState && n > 0 {
-		return fmt.Errorf("%w: a bank holds ids for all its rows or for none", ErrShape)
+	if err := b.checkIDs(n, ids); err != nil {
+		return err
 	}
 	var err error
 	if b.scratch, err = b.calc.Norms(b.scratch, rows, dim, "bank"); err != nil {
@@ -83,7 +79,10 @@ func (b *Bank) Add(rows []float32, labels []int32, ids []int64) error {
 	if n == 0 {
 		return nil
 	}
-	b.idState = state
+	b.idState = idsNone
+	if ids != nil {
+		b.idState = idsGiven
+	}
 
 	capacity := len(b.labels)
 	skip := max(0, n-capacity)
@@ -98,6 +97,19 @@ func (b *Bank) Add(rows []float32, labels []int32, ids []int64) error {
 		b.next = (slot + 1) % capacity
 	}
 	b.size = min(capacity, b.size+n-skip)
+	return nil
+}
+
+// checkIDs reports ids of a batch of n rows that do not fit the bank:
+// ids for the rows of a bank that holds none, or the other way round.
+func (b *Bank) checkIDs(n int, ids []int64) error {
+	given := idsNone
+	if ids != nil {
+		given = idsGiven
+	}
+	if b.idState != idsUnknown && given != b.idState && n > 0 {
+		return fmt.Errorf("%w: a bank holds ids for all its rows or for none", ErrShape)
+	}
 	return nil
 }
 

@@ -118,6 +118,11 @@ type Config struct {
 	// batch as well as from the references. Mine ignores it.
 	WithBatch bool
 
+	// UnitRefs makes MineRefs and MineBank require references of norm 1
+	// (squared norm within 1e-4 of 1), as when the batch is normalised
+	// before mining: a reference of another norm is an ErrNotUnit error.
+	UnitRefs bool
+
 	// Workers is the number of goroutines a call may use; 0 means
 	// GOMAXPROCS. Results do not depend on it.
 	Workers int

@@ -40,8 +40,15 @@ type Batch struct {
 	IDs []int64
 }
 
-// ErrUnsupported reports a configuration that MineRefs does not run.
-var ErrUnsupported = errors.New("mining: unsupported against references")
+// The errors that only MineRefs and MineBank return.
+var (
+	ErrUnsupported = errors.New("mining: unsupported against references")
+	ErrNotUnit     = errors.New("mining: reference not of unit norm")
+)
+
+// unitTolerance is how far from 1 the squared norm of a reference may be
+// under Config.UnitRefs: a few float32 roundings of a normalised row.
+const unitTolerance = 1e-4
 
 // MineRefs mines the rows of batch, as anchors, against the references,
 // and with cfg.WithBatch against the batch as well; it returns the loss,
@@ -103,6 +110,34 @@ func (m *Miner) MineRefs(cfg Config, metric dist.Metric, batch Batch, refs Refs,
 	r.Entries = nil
 	s.release()
 	return r, nil
+}
+
+// MineBank mines batch against the rows of bank and the batch itself (as
+// MineRefs with WithBatch), or, until the bank is Ready, against the batch
+// alone; then it adds the batch to the bank. Candidate index n + j is the
+// bank's slot j. It returns the errors of MineRefs, and also reports a
+// bank of another dim, or ids where the bank holds none (or the other way
+// round), before it changes anything.
+func (m *Miner) MineBank(cfg Config, metric dist.Metric, batch Batch, bank *Bank,
+	grad []float32) (*Result, error) {
+
+	if bank.dim != batch.Dim {
+		return nil, fmt.Errorf("%w: the bank holds rows of dim %d, the batch of dim %d",
+			ErrShape, bank.dim, batch.Dim)
+	}
+	if err := bank.checkIDs(len(batch.Labels), batch.IDs); err != nil {
+		return nil, err
+	}
+	var refs Refs
+	if bank.Ready() {
+		refs = bank.Refs()
+	}
+	cfg.WithBatch = true
+	r, err := m.MineRefs(cfg, metric, batch, refs, grad)
+	if err != nil {
+		return nil, err
+	}
+	return r, bank.Add(batch.Rows, batch.Labels, batch.IDs)
 }
 
 // refState is what MineRefs keeps between calls.
@@ -217,6 +252,14 @@ func (s *refState) start(cfg Config, metric dist.Metric, batch Batch, refs Refs,
 			return err
 		}
 		s.rNorms = refs.normsSq
+	}
+	if cfg.UnitRefs {
+		for j, v := range s.rNorms {
+			if math.Abs(float64(v)-1) > unitTolerance {
+				return fmt.Errorf("%w: reference row %d has norm %.6g", ErrNotUnit, j,
+					math.Sqrt(float64(v)))
+			}
+		}
 	}
 	m := len(refs.Rows) / dim
 	switch {

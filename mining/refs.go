@@ -237,7 +237,7 @@ func (s *refState) start(cfg Config, metric dist.Metric, batch Batch, refs Refs,
 	if dim < 1 {
 		return fmt.Errorf("%w: dim %d < 1", ErrShape, dim)
 	}
-	s.calc = dist.Calculator{Metric: metric, Workers: cfg.Workers}
+	s.calc.Metric, s.calc.Workers = metric, cfg.Workers
 	var err error
 	if s.qNorms, err = s.calc.Norms(s.qNorms, batch.Rows, dim, "embedding"); err != nil {
 		return err

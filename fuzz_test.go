@@ -3,13 +3,16 @@ package triplet_test
 import (
 	"encoding/binary"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/tripletmine/triplet"
 	"github.com/tripletmine/triplet/asm"
 	"github.com/tripletmine/triplet/dist"
+	"github.com/tripletmine/triplet/internal/fullmatrix"
 	"github.com/tripletmine/triplet/internal/kerneltest"
+	"github.com/tripletmine/triplet/mining"
 )
 
 // fuzzInput hands out the fuzzer's bytes as small shape numbers and as
@@ -523,4 +526,162 @@ func nearTie(cfg triplet.Config, e []float32, dim int, labels []int32) bool {
 		}
 	}
 	return false
+}
+
+// FuzzMineRefs mines a batch against references by streaming, through
+// the facade, at every level and with 1 and 2 workers, and compares it
+// with the definitions applied to the full matrix at the same level: the
+// same triplets and counts, the loss within 1e-6 of its magnitude and the
+// gradient within 1e-3 of its largest value. The batch rows come from the
+// fuzzer's bytes (any magnitude); the references from a generator seeded
+// by them, on a grid of quarters so that distances tie, some of them
+// copies of batch rows and some sharing a batch row's id.
+func FuzzMineRefs(f *testing.F) {
+	f.Add([]byte{0, 0, 5, 40, 1, 4, 3, 7})
+	f.Add([]byte{1, 7, 9, 0x2c, 0x01, 3, 2, 1, 0, 0, 0x80, 0x3f})
+	f.Add([]byte{2, 14, 12, 0xbc, 0x02, 17, 5, 9, 1, 2, 3, 4, 5, 6, 7, 8})
+	f.Add([]byte{5, 3, 1, 0, 0, 2, 1, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in := &fuzzInput{data}
+		kind, flags := in.byte(), in.byte()
+		cfg := triplet.Config{Strategy: triplet.Strategy(kind % 3),
+			Metric: triplet.Metric(kind / 3 % 3), Margin: float32(in.byte()%8) / 4,
+			SoftMargin: flags&1 != 0, WithBatch: flags&2 != 0,
+			Reduction: triplet.Reduction(flags / 8 % 3)}
+		n := 1 + in.byte()%12
+		m := (in.byte() | in.byte()<<8) % 700
+		dim, classes := 1+in.byte()%17, 1+in.byte()%5
+		withIDs := flags&4 != 0
+
+		batch := make([]float32, n*dim)
+		labels := make([]int32, n)
+		for i := range labels {
+			labels[i] = int32(in.byte() % classes)
+		}
+		for k := range batch {
+			batch[k] = in.smallFloat()
+		}
+		rng := rand.New(rand.NewPCG(uint64(len(data)), uint64(kind)))
+		refs := make([]float32, m*dim)
+		refLabels := make([]int32, m)
+		for j := range m {
+			refLabels[j] = int32(rng.IntN(classes + 1))
+			row := refs[j*dim : (j+1)*dim]
+			if rng.IntN(5) == 0 {
+				copy(row, batch[rng.IntN(n)*dim:])
+				continue
+			}
+			for k := range row {
+				row[k] = float32(rng.IntN(9)-4) / 4
+			}
+		}
+		var ids, refIDs []int64
+		if withIDs {
+			ids, refIDs = make([]int64, n), make([]int64, m)
+			for i := range ids {
+				ids[i] = int64(i)
+			}
+			for j := range refIDs {
+				refIDs[j] = int64(rng.IntN(4 * n))
+			}
+		}
+
+		b := mining.Batch{Rows: batch, Dim: dim, Labels: labels, IDs: ids}
+		r := mining.Refs{Rows: refs, Labels: refLabels, IDs: refIDs}
+		mcfg := mining.Config{Strategy: cfg.Strategy, Margin: cfg.Margin,
+			SoftMargin: cfg.SoftMargin, Reduction: cfg.Reduction, WithBatch: cfg.WithBatch}
+		var scales []float64
+		for _, l := range asm.Levels() {
+			restore := kerneltest.Force(t, l)
+			full := fullRefs{}
+			full.c, full.err = fullmatrix.New(cfg.Metric, b, r)
+			if full.err == nil {
+				full.want = full.c.Mine(mcfg)
+				full.grad, full.gradErr = full.c.Grad(full.want.DLdD)
+				if scales == nil {
+					scales = refGradScales(cfg.Metric, b, r, full.want.DLdD)
+				}
+			}
+			for _, workers := range []int{1, 2} {
+				cfg.Workers = workers
+				checkMineRefs(t, l, cfg, b, r, full, scales)
+			}
+			restore()
+		}
+	})
+}
+
+// fullRefs is the full-matrix result that MineRefs is compared with.
+type fullRefs struct {
+	c       *fullmatrix.Case
+	err     error // from building the matrix
+	want    fullmatrix.Result
+	grad    []float32
+	gradErr error // the full matrix's dense backward overflowed
+}
+
+// checkMineRefs compares the facade's MineRefs with the full matrix.
+func checkMineRefs(t *testing.T, l asm.Level, cfg triplet.Config, b mining.Batch,
+	r mining.Refs, full fullRefs, scales []float64) {
+
+	t.Helper()
+	miner, err := triplet.NewMiner(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grad := make([]float32, len(b.Rows))
+	got, err := miner.MineRefs(b.Rows, b.Dim, b.Labels, b.IDs, r, grad)
+	if full.err != nil || err != nil {
+		if (full.err == nil) != (err == nil) {
+			t.Fatalf("%+v at %v: error %v, full matrix %v", cfg, l, err, full.err)
+		}
+		return
+	}
+	want := full.want
+	if !slices.Equal(got.Triplets, want.Triplets) {
+		t.Fatalf("%+v at %v: triplets\n got %v\nwant %v", cfg, l, got.Triplets, want.Triplets)
+	}
+	gs, ws := got.Stats, want.Stats
+	if gs.Anchors != ws.Anchors || gs.Pairs != ws.Pairs || gs.Triplets != ws.Triplets ||
+		gs.Active != ws.Active {
+		t.Fatalf("%+v at %v: stats\n got %+v\nwant %+v", cfg, l, gs, ws)
+	}
+	if math.Abs(got.Loss-want.Loss) > 1e-6*max(1e-30, math.Abs(want.Loss)) {
+		t.Fatalf("%+v at %v: loss %v, full matrix %v", cfg, l, got.Loss, want.Loss)
+	}
+	if full.gradErr != nil {
+		// The streamed backward scales before it sums and need not
+		// overflow where the full matrix's did: nothing to compare.
+		return
+	}
+	for k := range grad {
+		closeTo(t, "gradient", l, grad[k], full.grad[k], 0, 1e-3*scales[k/b.Dim]+1e-30)
+	}
+}
+
+// refGradScales bounds what each batch row's gradient sums (see
+// gradScales) for dL/dD over the batch and references, the batch columns
+// counting on both sides, around the batch's mean and the joint mean (the
+// streamed and the full-matrix backward centre on one each).
+func refGradScales(metric dist.Metric, b mining.Batch, r mining.Refs, dLdD []float64) []float64 {
+	n, dim := len(b.Labels), b.Dim
+	cols := n + len(r.Labels)
+	w := make([]float32, len(dLdD))
+	own := make([]float32, n*n)
+	for k, v := range dLdD {
+		w[k] = float32(v)
+		if a, c := k/cols, k%cols; c < n {
+			own[a*n+c] = float32(v)
+		}
+	}
+	joined := append(slices.Clone(b.Rows), r.Rows...)
+	scales := make([]float64, n)
+	for _, mean := range [][]float64{meanRow(dim, b.Rows), meanRow(dim, b.Rows, r.Rows)} {
+		forward := gradScales(metric, b.Rows, joined, w, dim, false, mean)
+		backward := gradScales(metric, b.Rows, b.Rows, own, dim, true, mean)
+		for i := range scales {
+			scales[i] = max(scales[i], forward[i]+backward[i])
+		}
+	}
+	return scales
 }

@@ -44,7 +44,8 @@ type blockWorker struct {
 	centred  []float32 // batch-all: those rows minus the anchors' mean
 	columns  []float32 // batch-all: their transpose and a row of ones
 	product  []float32 // batch-all: weights times columns
-	ones     []float32
+	ones     []float32 // a row of ones as long as the block
+	sums     []float32 // the sums of the block's rows
 	zeros    []float32
 	noLabels []int32
 	excluded []int32 // an anchor's excluded columns in the block
@@ -125,14 +126,13 @@ func (j *blockJob) Run(worker, part int) {
 					} else {
 						weights = w.weights[(i-a0)*cols : (i-a0+1)*cols]
 					}
-					w.ones = fill(w.ones, cols, 1)
-					var sum [1]float32
-					asm.InnerProducts(sum[:], 1, row, w.ones[:cols], cols)
-					s.rowSums[part*s.n+a] += float64(sum[0])
 					if s.batchAllRow(part, a, row, span, weights) {
 						active = true
 					}
 				}
+			}
+			if dense {
+				w.addRowSums(s, part, block, ld, a0, a1, cols)
 			}
 			if dense && !c.batch && active {
 				w.accumulate(s, part, a0, a1, cols, kernel, nearBelow)
@@ -243,6 +243,27 @@ func (s *refState) farthestRow(part, i int, row []float32, sp span, col0 int) {
 	})
 }
 
+// addRowSums adds the sums of the block's rows (anchors [a0, a1), ld
+// apart) to the chunk's row sums, which batch-all's statistics need.
+func (w *blockWorker) addRowSums(s *refState, part int, block []float32, ld, a0, a1,
+	cols int) {
+
+	if len(w.ones) != cols {
+		w.ones = fill(w.ones, cols, 1)
+	}
+	w.sums = grow(w.sums, blockAnchors)
+	if ld == cols {
+		asm.InnerProducts(w.sums, 1, block[:(a1-a0)*cols], w.ones, cols)
+	} else {
+		for i := range a1 - a0 {
+			asm.InnerProducts(w.sums[i:i+1], 1, block[i*ld:i*ld+cols], w.ones, cols)
+		}
+	}
+	for i := range a1 - a0 {
+		s.rowSums[part*s.n+a0+i] += float64(w.sums[i])
+	}
+}
+
 // prepareColumns sets up the product of batch-all's block weights with
 // the block's reference rows: the rows minus the anchors' mean, and their
 // transpose with a row of ones below. For the Euclidean metric it returns
@@ -280,7 +301,9 @@ func (w *blockWorker) accumulate(s *refState, part, a0, a1, cols int, kernel []f
 
 	dim := s.dim
 	if s.metric == dist.Euclidean {
-		w.zeros = fill(w.zeros, cols, 0)
+		if len(w.zeros) != cols {
+			w.zeros = fill(w.zeros, cols, 0)
+		}
 		w.noLabels = growInt32(w.noLabels, cols)
 		clear(w.noLabels)
 		for i := range a1 - a0 {

@@ -10,6 +10,12 @@
 // margin, the softplus log(1 + eˣ). Ties between distances go to the lowest
 // index; a selection with no candidate is -1. The hinge's derivative at
 // exactly 0 is 0, and selections are constants of the gradient.
+//
+// MineRefs mines a batch against references (a gallery, or the rows of a
+// Bank, a cross-batch memory) without holding the anchors-by-references
+// distance matrix: it computes it block by block from the embeddings and
+// reduces each block as it comes, and returns the gradient with respect to
+// the batch rows itself.
 package mining
 
 import (

@@ -36,7 +36,8 @@ func (c *Calculator) Norms(dst, rows []float32, dim int, name string) ([]float32
 // given their squared norms from Norms: the rows themselves for the
 // Euclidean metrics, and for cosine the rows scaled to norm 1/√2, written
 // into dst (reused if its capacity suffices), whose squared distances are
-// the cosine distances.
+// the cosine distances. Since the result may be rows itself, a caller
+// must not keep it as the next call's dst unless the metric is cosine.
 func (m Metric) KernelRows(dst, rows, normsSq []float32, dim int) []float32 {
 	if m != Cosine {
 		return rows

@@ -23,7 +23,7 @@ type Bank struct {
 	size, next   int
 	idState      int // idsUnknown until the first Add, then idsGiven or idsNone
 	calc         dist.Calculator
-	scratch      []float32
+	scratch      []float32 // the squared norms of the rows being added
 }
 
 const (
@@ -46,7 +46,8 @@ func NewBank(capacity, dim, minRows int) (*Bank, error) {
 	}
 	return &Bank{dim: dim, minRows: minRows,
 		rows: make([]float32, capacity*dim), labels: make([]int32, capacity),
-		ids: make([]int64, capacity), normsSq: make([]float32, capacity)}, nil
+		ids: make([]int64, capacity), normsSq: make([]float32, capacity),
+		scratch: make([]float32, capacity)}, nil
 }
 
 // Add copies rows (Dim values each), their labels and their sample ids
@@ -72,8 +73,7 @@ func (b *Bank) Add(rows []float32, labels []int32, ids []int64) error {
 	if err := b.checkIDs(n, ids); err != nil {
 		return err
 	}
-	var err error
-	if b.scratch, err = b.calc.Norms(b.scratch, rows, dim, "bank"); err != nil {
+	if err := b.check(rows); err != nil {
 		return err
 	}
 	if n == 0 {
@@ -90,13 +90,39 @@ func (b *Bank) Add(rows []float32, labels []int32, ids []int64) error {
 		slot := b.next
 		copy(b.rows[slot*dim:(slot+1)*dim], rows[i*dim:(i+1)*dim])
 		b.labels[slot] = labels[i]
-		b.normsSq[slot] = b.scratch[i]
+		b.normsSq[slot] = b.scratch[i-skip]
 		if ids != nil {
 			b.ids[slot] = ids[i]
 		}
 		b.next = (slot + 1) % capacity
 	}
 	b.size = min(capacity, b.size+n-skip)
+	return nil
+}
+
+// check checks rows as dist.Calculator.Norms does, in runs of at most
+// Cap rows, so that its scratch space, allocated by NewBank, suffices for
+// any batch; it leaves the squared norms of the last Cap rows (those Add
+// keeps) in b.scratch.
+func (b *Bank) check(rows []float32) error {
+	dim, capacity := b.dim, len(b.labels)
+	n := len(rows) / dim
+	kept := max(0, n-capacity)
+	for start := 0; start < n; {
+		end := min(start+capacity, kept)
+		if start >= kept {
+			end = n
+		}
+		var err error
+		b.scratch, err = b.calc.Norms(b.scratch[:0], rows[start*dim:end*dim], dim, "bank")
+		if err != nil && start > 0 {
+			return fmt.Errorf("%w (rows counted from the batch's row %d)", err, start)
+		}
+		if err != nil {
+			return err
+		}
+		start = end
+	}
 	return nil
 }
 

@@ -440,9 +440,11 @@ func (s *refState) distance(a, col int) float32 {
 		row = s.qKernel[col*dim : (col+1)*dim]
 	} else {
 		j := col - s.n
-		s.rowBuffer = s.metric.KernelRows(s.rowBuffer, s.refs.Rows[j*dim:(j+1)*dim],
-			s.rNorms[j:j+1], dim)
-		row = s.rowBuffer[:dim]
+		row = s.refs.Rows[j*dim : (j+1)*dim]
+		if s.metric == dist.Cosine {
+			s.rowBuffer = s.metric.KernelRows(s.rowBuffer, row, s.rNorms[j:j+1], dim)
+			row = s.rowBuffer
+		}
 	}
 	var d [1]float32
 	s.metric.Block(d[:], 1, s.qKernel[a*dim:(a+1)*dim], row, dim)

@@ -75,13 +75,19 @@ func (j *blockJob) Run(worker, part int) {
 	for c0 := c.start; c0 < c.end; c0 += blockCols {
 		c1 := min(c0+blockCols, c.end)
 		cols := c1 - c0
+		// The block's rows as the kernels see them: scaled into w.kernel
+		// under cosine, and otherwise the caller's rows, which must never
+		// become scratch space.
 		var kernel []float32
-		if c.batch {
+		switch {
+		case c.batch:
 			kernel = s.qKernel[c0*dim : c1*dim]
-		} else {
-			w.kernel = s.metric.KernelRows(w.kernel, s.refs.Rows[c0*dim:c1*dim], s.rNorms[c0:c1],
-				dim)
-			kernel = w.kernel[:cols*dim]
+		case s.metric != dist.Cosine:
+			kernel = s.refs.Rows[c0*dim : c1*dim]
+		default:
+			w.kernel = s.metric.KernelRows(w.kernel, s.refs.Rows[c0*dim:c1*dim],
+				s.rNorms[c0:c1], dim)
+			kernel = w.kernel
 		}
 		nearBelow := float32(0)
 		if dense && !c.batch {

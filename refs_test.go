@@ -143,23 +143,7 @@ func checkRefsFiniteDifferences(t *testing.T, rng *rand.Rand, what string, cfg t
 		if nearKink(ref, e, used) {
 			continue
 		}
-		divisor := ref.loss(e, used, 1) / r.Loss
-		if r.Loss == 0 {
-			divisor = 1
-		}
-		for k := range p.batch {
-			const h = 1e-6
-			x := e[k]
-			e[k] = x + h
-			up := ref.loss(e, used, divisor)
-			e[k] = x - h
-			down := ref.loss(e, used, divisor)
-			e[k] = x
-			numeric := (up - down) / (2 * h)
-			if math.Abs(numeric-float64(grad[k])) > 1e-3*max(1, math.Abs(numeric)) {
-				t.Fatalf("%s: dL/de[%d] = %v, numerically %v", what, k, grad[k], numeric)
-			}
-		}
+		checkDifferences(t, what, ref, e, used, r.Loss, grad)
 		return
 	}
 	t.Fatalf("%s: every batch drawn sat near a kink", what)

@@ -169,26 +169,36 @@ func checkFiniteDifferences(t *testing.T, rng *rand.Rand, what string, cfg tripl
 		if nearKink(ref, e64, used) {
 			continue
 		}
-		divisor := ref.loss(e64, used, 1) / r.Loss
-		if r.Loss == 0 {
-			divisor = 1
-		}
-		for k := range e64 {
-			const h = 1e-6
-			x := e64[k]
-			e64[k] = x + h
-			up := ref.loss(e64, used, divisor)
-			e64[k] = x - h
-			down := ref.loss(e64, used, divisor)
-			e64[k] = x
-			numeric := (up - down) / (2 * h)
-			if math.Abs(numeric-float64(grad[k])) > 1e-3*max(1, math.Abs(numeric)) {
-				t.Fatalf("%s: dL/de[%d] = %v, numerically %v", what, k, grad[k], numeric)
-			}
-		}
+		checkDifferences(t, what, ref, e64, used, r.Loss, grad)
 		return
 	}
 	t.Fatalf("%s: every batch drawn sat near a kink", what)
+}
+
+// checkDifferences compares grad, a gradient with respect to the first
+// len(grad) values of the rows e, with central differences of the float64
+// loss of the triplets used, scaled to the loss the library reported.
+func checkDifferences(t *testing.T, what string, ref ref64, e []float64,
+	used []triplet.Triplet, loss float64, grad []float32) {
+
+	t.Helper()
+	divisor := ref.loss(e, used, 1) / loss
+	if loss == 0 {
+		divisor = 1
+	}
+	for k := range grad {
+		const h = 1e-6
+		x := e[k]
+		e[k] = x + h
+		up := ref.loss(e, used, divisor)
+		e[k] = x - h
+		down := ref.loss(e, used, divisor)
+		e[k] = x
+		numeric := (up - down) / (2 * h)
+		if math.Abs(numeric-float64(grad[k])) > 1e-3*max(1, math.Abs(numeric)) {
+			t.Fatalf("%s: dL/de[%d] = %v, numerically %v", what, k, grad[k], numeric)
+		}
+	}
 }
 
 // nearKink reports whether a triplet's z lies within 1e-3 of the hinge's

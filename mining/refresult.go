@@ -16,24 +16,27 @@ func (s *refState) reduce(r *Result) {
 	st := &r.Stats
 	var total, sumPositive, sumNegative float64
 	s.entries = s.entries[:0]
+
+	// pick records one selected triplet of batch-hard or semi-hard.
+	pick := func(a int, p refPair, ng refBest) {
+		loss, slope := s.cfg.hinge(float64(p.dap) - float64(ng.dist) + float64(s.cfg.Margin))
+		total += loss
+		if loss > 0 {
+			st.Active++
+		}
+		sumPositive += float64(p.dap)
+		sumNegative += float64(ng.dist)
+		r.Triplets = append(r.Triplets, Triplet{int32(a), p.col, ng.col})
+		s.entries = appendPair(s.entries, a, p.col, ng.col, slope)
+	}
+
 	switch s.cfg.Strategy {
 	case BatchHard:
 		st.Selected = int64(st.Anchors)
 		for a := range s.n {
-			if !s.valid(a) {
-				continue
+			if s.valid(a) {
+				pick(a, s.hardestPositive(a), s.nearest[a])
 			}
-			p := s.hardestPositive(a)
-			ng := s.nearest[a]
-			loss, slope := s.cfg.hinge(float64(p.dap) - float64(ng.dist) + float64(s.cfg.Margin))
-			total += loss
-			if loss > 0 {
-				st.Active++
-			}
-			sumPositive += float64(p.dap)
-			sumNegative += float64(ng.dist)
-			r.Triplets = append(r.Triplets, Triplet{int32(a), p.col, ng.col})
-			s.entries = appendPair(s.entries, a, p.col, ng.col, slope)
 		}
 
 	case SemiHard:
@@ -48,15 +51,7 @@ func (s *refState) reduce(r *Result) {
 					i, _ := slices.BinarySearch(s.need, int32(a))
 					ng = s.farthest[i]
 				}
-				loss, slope := s.cfg.hinge(float64(p.dap) - float64(ng.dist) + float64(s.cfg.Margin))
-				total += loss
-				if loss > 0 {
-					st.Active++
-				}
-				sumPositive += float64(p.dap)
-				sumNegative += float64(ng.dist)
-				r.Triplets = append(r.Triplets, Triplet{int32(a), p.col, ng.col})
-				s.entries = appendPair(s.entries, a, p.col, ng.col, slope)
+				pick(a, p, ng)
 			}
 		}
 

@@ -1,7 +1,8 @@
 // Package fullmatrix mines a batch against references the obvious way, for
 // tests: it holds the whole matrix of distances from the anchors to every
 // candidate and applies the definitions with straight loops in float64.
-// The streamed miner must agree with it.
+// The streamed miner must agree with it, and so must mining.Miner.Mine on
+// a batch alone (a Case whose only candidates are the batch's rows).
 package fullmatrix
 
 import (
@@ -98,7 +99,9 @@ func (c *Case) split(cfg mining.Config, a int, same bool) []int {
 	return out
 }
 
-// Mine applies cfg's strategy and reduction to the full matrix.
+// Mine applies cfg's strategy and reduction to the full matrix. Its
+// triplets are the selections, or for batch-all with CollectAll those with
+// a positive loss.
 func (c *Case) Mine(cfg mining.Config) Result {
 	n, cols := len(c.Batch.Labels), len(c.Batch.Labels)+len(c.Refs.Labels)
 	at := func(a, col int) float64 { return float64(c.D[a*cols+col]) }
@@ -116,7 +119,7 @@ func (c *Case) Mine(cfg mining.Config) Result {
 		r.Stats.Selected++
 		slopes[a*cols+p] += slope
 		slopes[a*cols+ng] -= slope
-		if cfg.Strategy != mining.BatchAll {
+		if cfg.Strategy != mining.BatchAll || (cfg.CollectAll && loss > 0) {
 			r.Triplets = append(r.Triplets, mining.Triplet{Anchor: int32(a),
 				Positive: int32(p), Negative: int32(ng)})
 		}

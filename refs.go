@@ -114,14 +114,5 @@ func (m *Miner) mineRefs(embeddings []float32, dim int, labels []int32, ids []in
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInput, err)
 	}
-
-	if grad != nil {
-		if m.cfg.Normalize {
-			m.throughNormalization(grad, dim)
-		} else {
-			copy(grad, m.gradIn)
-		}
-	}
-	m.result = Result{Loss: mined.Loss, Triplets: mined.Triplets, Stats: mined.Stats}
-	return &m.result, nil
+	return m.finish(mined, grad, dim), nil
 }

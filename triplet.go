@@ -226,6 +226,15 @@ func (m *Miner) Mine(embeddings []float32, dim int, labels []int32, grad []float
 		if err := m.backward(mined, rows, dim, n); err != nil {
 			return nil, err
 		}
+	}
+	return m.finish(mined, grad, dim), nil
+}
+
+// finish writes the gradient in m.gradIn, carried back through the
+// normalisation if there was one, into grad (unless grad is nil), and
+// returns the Result of mined.
+func (m *Miner) finish(mined *mining.Result, grad []float32, dim int) *Result {
+	if grad != nil {
 		if m.cfg.Normalize {
 			m.throughNormalization(grad, dim)
 		} else {
@@ -233,7 +242,7 @@ func (m *Miner) Mine(embeddings []float32, dim int, labels []int32, grad []float
 		}
 	}
 	m.result = Result{Loss: mined.Loss, Triplets: mined.Triplets, Stats: mined.Stats}
-	return &m.result, nil
+	return &m.result
 }
 
 // checkShapes reports the first length that does not fit, or fewer rows

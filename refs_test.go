@@ -348,3 +348,46 @@ func BenchmarkMineRefs(b *testing.B) {
 		})
 	}
 }
+
+// TestMineBankAllocatesNothing runs the loop of cross-batch memory
+// training: once the bank is full, mining a batch against it and adding
+// the batch allocates nothing, for every strategy and metric.
+func TestMineBankAllocatesNothing(t *testing.T) {
+	if kerneltest.Race {
+		t.Skip("the race detector's instrumentation allocates; counted in normal builds")
+	}
+	const capacity, dim = 1000, 16
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, s := range strategies {
+		for _, metric := range metrics {
+			m, err := triplet.NewMiner(triplet.Config{Strategy: s, Metric: metric, Margin: 0.2,
+				Normalize: metric != triplet.SquaredEuclidean})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bank, err := triplet.NewBank(capacity, dim, 200)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, labels := pkBatch(rng, 16, 4, dim)
+			ids := make([]int64, len(labels))
+			grad := make([]float32, len(e))
+			step := func() {
+				for i := range ids {
+					ids[i] += int64(len(ids))
+				}
+				if _, err := m.MineBank(e, dim, labels, ids, bank, grad); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for bank.Len() < capacity {
+				step()
+			}
+			runtime.GC() // see TestMineRefsNoAllocationInSteadyState in mining
+			step()
+			if allocs := testing.AllocsPerRun(20, step); allocs != 0 {
+				t.Errorf("%v %v: %v allocations per batch", s, metric, allocs)
+			}
+		}
+	}
+}

@@ -45,7 +45,10 @@ type Stats struct {
 }
 
 // Result is what Mine returns. Its slices belong to the Miner and are
-// overwritten by its next call.
+// overwritten by its next call. From MineRefs and MineBank, its Triplets
+// number the candidates as the batch rows followed by the references, and
+// Weights and Entries are nil: those calls carry the gradient to the batch
+// themselves.
 type Result struct {
 	// Loss is the reduced triplet loss.
 	Loss float64

@@ -157,6 +157,14 @@ func (c Config) Check() error {
 	return nil
 }
 
+// active reports whether a triplet with the given loss counts as active:
+// with the hinge when its loss is positive, and with a soft margin always,
+// since softplus is positive everywhere (even where float64 rounds it to
+// 0, for z below about -745).
+func (c Config) active(loss float64) bool {
+	return loss > 0 || c.SoftMargin
+}
+
 // hinge returns the loss of a triplet whose z = d(a,p) - d(a,n) + margin,
 // and its derivative with respect to z: max(z, 0) with derivative 0 at 0,
 // or softplus(z) = log(1 + eᶻ) with derivative 1/(1 + e⁻ᶻ).

@@ -31,7 +31,8 @@ type Stats struct {
 	// semi-hard.
 	Selected int64
 
-	// Active counts the selected triplets with a positive loss, and
+	// Active counts the selected triplets with a positive loss (with a
+	// soft margin, all of them: softplus is positive everywhere), and
 	// ActiveFraction is Active / Selected (0 when nothing is selected).
 	// Since Selected counts different things per strategy, so does the
 	// fraction: of all valid triplets for batch-all, of the hardest one per
@@ -276,7 +277,7 @@ func (m *Miner) reduce(cfg Config, n int, r *Result) {
 				continue
 			}
 			total += an.loss
-			if an.loss > 0 {
+			if cfg.active(an.loss) {
 				s.Active++
 			}
 			sumPositive += float64(an.dap)
@@ -286,7 +287,7 @@ func (m *Miner) reduce(cfg Config, n int, r *Result) {
 		s.Selected = int64(s.Pairs)
 		for _, p := range m.pairs {
 			total += p.loss
-			if p.loss > 0 {
+			if cfg.active(p.loss) {
 				s.Active++
 			}
 			sumPositive += float64(p.dap)
@@ -354,7 +355,7 @@ func (m *Miner) collectAll(cfg Config, dists []float32, labels []int32, n int) {
 					continue
 				}
 				z := float64(p.dap) - float64(d) + float64(cfg.Margin)
-				if loss, _ := cfg.hinge(z); loss > 0 {
+				if loss, _ := cfg.hinge(z); cfg.active(loss) {
 					r.Triplets = append(r.Triplets, Triplet{int32(a), p.positive, int32(k)})
 				}
 			}

@@ -21,7 +21,7 @@ func (s *refState) reduce(r *Result) {
 	pick := func(a int, p refPair, ng refBest) {
 		loss, slope := s.cfg.hinge(float64(p.dap) - float64(ng.dist) + float64(s.cfg.Margin))
 		total += loss
-		if loss > 0 {
+		if s.cfg.active(loss) {
 			st.Active++
 		}
 		sumPositive += float64(p.dap)

@@ -109,9 +109,12 @@ func (c *Case) Mine(cfg mining.Config) Result {
 	r := Result{DLdD: make([]float64, n*cols)}
 	slopes := make([]float64, n*cols)
 	var total, sumPositive, sumNegative float64
+	// A triplet is active when its loss is positive; softplus always is,
+	// even where float64 rounds it to 0.
 	pick := func(a, p, ng int, loss, slope float64) {
+		active := loss > 0 || cfg.SoftMargin
 		total += loss
-		if loss > 0 {
+		if active {
 			r.Stats.Active++
 		}
 		sumPositive += at(a, p)
@@ -119,7 +122,7 @@ func (c *Case) Mine(cfg mining.Config) Result {
 		r.Stats.Selected++
 		slopes[a*cols+p] += slope
 		slopes[a*cols+ng] -= slope
-		if cfg.Strategy != mining.BatchAll || (cfg.CollectAll && loss > 0) {
+		if cfg.Strategy != mining.BatchAll || (cfg.CollectAll && active) {
 			r.Triplets = append(r.Triplets, mining.Triplet{Anchor: int32(a),
 				Positive: int32(p), Negative: int32(ng)})
 		}

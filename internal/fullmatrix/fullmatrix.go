@@ -142,10 +142,15 @@ func (c *Case) Mine(cfg mining.Config) Result {
 		r.Stats.Triplets += int64(len(pos) * len(neg))
 		switch cfg.Strategy {
 		case mining.BatchAll:
-			// The library compares each negative with the threshold
-			// d(a,p) + margin rounded to float32; so does the reference.
+			// With the hinge, the library compares each negative with the
+			// threshold d(a,p) + margin rounded to float32 (its kernels
+			// take one float32 threshold per pair); so does the
+			// reference. The softplus takes z in float64.
 			for _, p := range pos {
 				t := float64(float32(at(a, p)) + cfg.Margin)
+				if cfg.SoftMargin {
+					t = at(a, p) + margin
+				}
 				for _, ng := range neg {
 					loss, slope := Hinge(cfg.SoftMargin, t-at(a, ng))
 					pick(a, p, ng, loss, slope)

@@ -646,7 +646,7 @@ func checkMineRefs(t *testing.T, l asm.Level, cfg triplet.Config, b mining.Batch
 		gs.Active != ws.Active {
 		t.Fatalf("%+v at %v: stats\n got %+v\nwant %+v", cfg, l, gs, ws)
 	}
-	if math.Abs(got.Loss-want.Loss) > 1e-6*max(1e-30, math.Abs(want.Loss)) {
+	if !(math.Abs(got.Loss-want.Loss) <= 1e-6*max(1e-30, math.Abs(want.Loss))) {
 		t.Fatalf("%+v at %v: loss %v, full matrix %v", cfg, l, got.Loss, want.Loss)
 	}
 	if full.gradErr != nil {

@@ -73,6 +73,10 @@ type Result struct {
 // Hinge is the loss of one triplet and its derivative from the
 // definitions: max(z, 0) (derivative 0 at 0) or softplus(z).
 func Hinge(soft bool, z float64) (float64, float64) {
+	if soft && z > 0 {
+		// log(1 + eᶻ) = z + log(1 + e⁻ᶻ), which eᶻ cannot overflow.
+		return z + math.Log1p(math.Exp(-z)), 1 / (1 + math.Exp(-z))
+	}
 	if soft {
 		return math.Log1p(math.Exp(z)), 1 / (1 + math.Exp(-z))
 	}
@@ -145,14 +149,17 @@ func (c *Case) Mine(cfg mining.Config) Result {
 			// With the hinge, the library compares each negative with the
 			// threshold d(a,p) + margin rounded to float32 (its kernels
 			// take one float32 threshold per pair); so does the
-			// reference. The softplus takes z in float64.
+			// reference. The softplus takes z = (d(a,p) - d(a,n)) + margin
+			// in float64, the difference first, which keeps the margin
+			// when distances are too large for d(a,p) + margin to hold it.
 			for _, p := range pos {
 				t := float64(float32(at(a, p)) + cfg.Margin)
-				if cfg.SoftMargin {
-					t = at(a, p) + margin
-				}
 				for _, ng := range neg {
-					loss, slope := Hinge(cfg.SoftMargin, t-at(a, ng))
+					z := t - at(a, ng)
+					if cfg.SoftMargin {
+						z = at(a, p) - at(a, ng) + margin
+					}
+					loss, slope := Hinge(cfg.SoftMargin, z)
 					pick(a, p, ng, loss, slope)
 				}
 			}

@@ -21,7 +21,9 @@ type Refs struct {
 
 	// IDs, if not nil, holds each reference's sample id. A reference with
 	// an anchor's id is that anchor's own sample, and is never one of its
-	// candidates, positive or negative. With nil IDs no reference is.
+	// candidates, positive or negative. With nil IDs no reference is. Ids
+	// are meant to name samples: the work and memory of the check grow
+	// with the number of (anchor, reference) pairs that share an id.
 	IDs []int64
 
 	normsSq []float32 // the rows' squared norms, checked, when a Bank made Refs

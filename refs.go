@@ -2,6 +2,7 @@ package triplet
 
 import (
 	"fmt"
+	"github.com/tripletmine/triplet/internal/scratch"
 
 	"github.com/tripletmine/triplet/mining"
 )
@@ -106,7 +107,7 @@ func (m *Miner) mineRefs(embeddings []float32, dim int, labels []int32, ids []in
 	batch := mining.Batch{Rows: rows, Dim: dim, Labels: labels, IDs: ids}
 	var gradIn []float32
 	if grad != nil {
-		m.gradIn = grow(m.gradIn, len(rows))
+		m.gradIn = scratch.Grow(m.gradIn, len(rows))
 		clear(m.gradIn)
 		gradIn = m.gradIn
 	}

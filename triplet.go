@@ -26,6 +26,7 @@ package triplet
 import (
 	"errors"
 	"fmt"
+	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 
 	"github.com/tripletmine/triplet/dist"
@@ -269,7 +270,7 @@ func checkShapes(embeddings []float32, dim int, labels []int32, grad []float32,
 
 // backward leaves dL/d(rows the distances saw) in m.gradIn.
 func (m *Miner) backward(mined *mining.Result, rows []float32, dim, n int) error {
-	m.gradIn = grow(m.gradIn, n*dim)
+	m.gradIn = scratch.Grow(m.gradIn, n*dim)
 	clear(m.gradIn)
 	var err error
 	if mined.Weights != nil {
@@ -286,7 +287,7 @@ func (m *Miner) backward(mined *mining.Result, rows []float32, dim, n int) error
 // normalize scales each row to unit length into m.unit and returns it.
 func (m *Miner) normalize(embeddings []float32, dim int) ([]float32, error) {
 	n := len(embeddings) / dim
-	m.unit, m.norms = grow(m.unit, n*dim), grow(m.norms, n)
+	m.unit, m.norms = scratch.Grow(m.unit, n*dim), scratch.Grow(m.norms, n)
 	for i := range n {
 		row := embeddings[i*dim : (i+1)*dim]
 		var sum float64
@@ -324,11 +325,4 @@ func (m *Miner) throughNormalization(grad []float32, dim int) {
 			grad[i*dim+k] = float32((float64(g[k]) - along*float64(x[k])) / float64(norm))
 		}
 	}
-}
-
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
 }

@@ -2,6 +2,7 @@ package dist
 
 import (
 	"fmt"
+	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 
 	"github.com/tripletmine/triplet/asm"
@@ -55,15 +56,15 @@ func (c *Calculator) PairwiseGrad(grad, e []float32, dim int, dists, dLdD []floa
 	tile := tileRows(dim)
 	tiles := (n + tile - 1) / tile
 	parts := tiles * (tiles + 1) / 2
-	c.weights = grow(c.weights, n*n)
-	c.near = growBool(c.near, parts)
+	c.weights = scratch.Grow(c.weights, n*n)
+	c.near = scratch.Grow(c.near, parts)
 	workers := parallel.Workers(c.Workers, parts)
-	c.flips = grow(c.flips, workers*tile*tile)
+	c.flips = scratch.Grow(c.flips, workers*tile*tile)
 	c.symmetry = symmetryJob{out: c.weights, dLdD: dLdD, flips: c.flips, near: c.near,
 		n: n, tile: tile, tiles: tiles}
 	if c.Metric == Euclidean {
 		c.symmetry.dists, c.symmetry.nearBelow = dists, c.nearBelow
-		c.noLabels = growInt32(c.noLabels, tile)
+		c.noLabels = scratch.Grow(c.noLabels, tile)
 		c.symmetry.noLabels = c.noLabels
 	}
 	c.group.Do(&c.symmetry, parts, workers)
@@ -71,7 +72,7 @@ func (c *Calculator) PairwiseGrad(grad, e []float32, dim int, dists, dLdD []floa
 	c.symmetry = symmetryJob{}
 
 	c.weightedSums(c.weights, n, rows, n, dim)
-	c.update = grow(c.update, n*dim)
+	c.update = scratch.Grow(c.update, n*dim)
 	c.rowUpdates(rows, 0, n, dim)
 	c.addSparse(e, e, 0, c.nearEntries, dim)
 	return apply(grad, c.update, dim)
@@ -107,7 +108,7 @@ func (c *Calculator) CrossGrad(gradQ, gradR, q, r []float32, dim int, dists, dLd
 	weights := dLdD
 	c.nearEntries = c.nearEntries[:0]
 	if c.Metric == Euclidean {
-		c.weights = grow(c.weights, n*m)
+		c.weights = scratch.Grow(c.weights, n*m)
 		for k, g := range dLdD {
 			i, j := k/m, k%m
 			d := dists[k]
@@ -122,11 +123,11 @@ func (c *Calculator) CrossGrad(gradQ, gradR, q, r []float32, dim int, dists, dLd
 		weights = c.weights
 	}
 
-	c.update = grow(c.update, (n+m)*dim)
+	c.update = scratch.Grow(c.update, (n+m)*dim)
 	c.weightedSums(weights, n, rows[n*dim:], m, dim)
 	c.rowUpdates(rows, 0, n, dim)
 	if gradR != nil {
-		c.flipped = grow(c.flipped, m*n)
+		c.flipped = scratch.Grow(c.flipped, m*n)
 		asm.Transpose(c.flipped, n, weights, m, n, m)
 		c.weightedSums(c.flipped, m, rows[:n*dim], n, dim)
 		c.rowUpdates(rows, n, m, dim)
@@ -164,7 +165,7 @@ func (c *Calculator) PairwiseGradSparse(grad, e []float32, dim int, entries []En
 		return err
 	}
 	rows := c.sparseRows(e, nil, dim)
-	c.update = grow(c.update, n*dim)
+	c.update = scratch.Grow(c.update, n*dim)
 	clear(c.update)
 	c.addSparse(rows, rows, 0, entries, dim)
 	c.finishCosine(rows, 0, n, dim)
@@ -194,7 +195,7 @@ func (c *Calculator) CrossGradSparse(gradQ, gradR, q, r []float32, dim int,
 		return err
 	}
 	rows := c.sparseRows(q, r, dim)
-	c.update = grow(c.update, (n+m)*dim)
+	c.update = scratch.Grow(c.update, (n+m)*dim)
 	clear(c.update)
 	c.addSparse(rows[:n*dim], rows[n*dim:], n, entries, dim)
 	c.finishCosine(rows, 0, n+m, dim)
@@ -265,11 +266,11 @@ func (c *Calculator) gradientRows(q, r []float32, dim int) []float32 {
 		return c.scaledUnit(q, r, dim, 1)
 	}
 	total := len(q) + len(r)
-	c.centred = grow(c.centred, total)
+	c.centred = scratch.Grow(c.centred, total)
 	copy(c.centred, q)
 	copy(c.centred[len(q):], r)
 
-	c.mean = grow(c.mean, dim)
+	c.mean = scratch.Grow(c.mean, dim)
 	clear(c.mean)
 	for i := 0; i < total; i += dim {
 		asm.AddScaled(c.mean, 1, c.centred[i:i+dim])
@@ -300,7 +301,7 @@ func (c *Calculator) sparseRows(q, r []float32, dim int) []float32 {
 	if r == nil {
 		return q
 	}
-	c.centred = grow(c.centred, len(q)+len(r))
+	c.centred = scratch.Grow(c.centred, len(q)+len(r))
 	copy(c.centred, q)
 	copy(c.centred[len(q):], r)
 	return c.centred
@@ -309,14 +310,14 @@ func (c *Calculator) sparseRows(q, r []float32, dim int) []float32 {
 // weightedSums sets c.sums (n×(dim+1)) to weights (n×m) times the m rows
 // of rows extended by a 1: row i holds Σ_j w_ij·x_j and then Σ_j w_ij.
 func (c *Calculator) weightedSums(weights []float32, n int, rows []float32, m, dim int) {
-	c.columns = grow(c.columns, (dim+1)*m)
+	c.columns = scratch.Grow(c.columns, (dim+1)*m)
 	asm.Transpose(c.columns, m, rows, dim, m, dim)
 	ones := c.columns[dim*m:]
 	for j := range ones {
 		ones[j] = 1
 	}
 
-	c.sums = grow(c.sums, n*(dim+1))
+	c.sums = scratch.Grow(c.sums, n*(dim+1))
 	c.product = productJob{out: c.sums, ld: dim + 1, a: weights, b: c.columns, k: m, n: n}
 	c.group.Do(&c.product, (n+productRows-1)/productRows, c.Workers)
 	c.product = productJob{}
@@ -374,7 +375,7 @@ func (c *Calculator) finishCosine(unit []float32, i0, count, dim int) {
 // of each pair, computed from the difference of the two rows themselves;
 // for cosine the gradient on the unit rows.
 func (c *Calculator) addSparse(q, r []float32, offset int, entries []Entry, dim int) {
-	c.diff = grow(c.diff, dim)
+	c.diff = scratch.Grow(c.diff, dim)
 	var normSq [1]float32
 	for _, en := range entries {
 		x := q[int(en.Row)*dim : int(en.Row+1)*dim]

@@ -2,6 +2,7 @@ package dist
 
 import (
 	"fmt"
+	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 
 	"github.com/tripletmine/triplet/asm"
@@ -28,7 +29,7 @@ func (c *Calculator) Norms(dst, rows []float32, dim int, name string) ([]float32
 		return dst, fmt.Errorf("%w: %s rows have %d values, not a multiple of dim %d",
 			ErrShape, name, len(rows), dim)
 	}
-	dst = grow(dst, len(rows)/dim)
+	dst = scratch.Grow(dst, len(rows)/dim)
 	return dst, c.checkRows(rows, dim, name, dst)
 }
 
@@ -42,7 +43,7 @@ func (m Metric) KernelRows(dst, rows, normsSq []float32, dim int) []float32 {
 	if m != Cosine {
 		return rows
 	}
-	dst = grow(dst, len(rows))
+	dst = scratch.Grow(dst, len(rows))
 	for i, normSq := range normsSq {
 		scaleRow(dst[i*dim:(i+1)*dim], rows[i*dim:(i+1)*dim], normSq, math.Sqrt2/2)
 	}

@@ -2,6 +2,7 @@ package dist
 
 import (
 	"fmt"
+	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 
 	"github.com/tripletmine/triplet/asm"
@@ -70,7 +71,7 @@ func (c *Calculator) Pairwise(dst, e []float32, dim int) ([]float32, error) {
 	if err != nil {
 		return dst, err
 	}
-	dst = grow(dst, n*n)
+	dst = scratch.Grow(dst, n*n)
 	rows := e
 	if c.Metric == Cosine {
 		rows = c.scaledUnit(e, nil, dim, math.Sqrt2/2)
@@ -96,7 +97,7 @@ func (c *Calculator) Cross(dst, q, r []float32, dim int) ([]float32, error) {
 		return dst, err
 	}
 	m := len(r) / dim
-	dst = grow(dst, n*m)
+	dst = scratch.Grow(dst, n*m)
 	if c.Metric == Cosine {
 		scaled := c.scaledUnit(q, r, dim, math.Sqrt2/2)
 		q, r = scaled[:n*dim], scaled[n*dim:]
@@ -133,7 +134,7 @@ func (c *Calculator) prepare(q, r []float32, dim int) (int, error) {
 	}
 
 	n, m := len(q)/dim, len(r)/dim
-	c.normsSq = grow(c.normsSq, n+m)
+	c.normsSq = scratch.Grow(c.normsSq, n+m)
 	if err := c.checkRows(q, dim, "embedding", c.normsSq[:n]); err != nil {
 		return 0, err
 	}
@@ -182,7 +183,7 @@ func exactNorm(row []float32) float64 {
 // norm, into c.unit and returns them. The squared norms come from
 // c.normsSq, so identical rows stay identical.
 func (c *Calculator) scaledUnit(q, r []float32, dim int, norm float64) []float32 {
-	c.unit = grow(c.unit, len(q)+len(r))
+	c.unit = scratch.Grow(c.unit, len(q)+len(r))
 	for part, rows := range [][]float32{q, r} {
 		base := part * len(q)
 		for i := range len(rows) / dim {
@@ -203,30 +204,6 @@ func tileRows(dim int) int {
 // stripRows is the height of the strips that a diagonal tile is cut into,
 // so that it computes little more than its upper triangle.
 const stripRows = 16
-
-// growInt32 is grow for int32s.
-func growInt32(s []int32, n int) []int32 {
-	if cap(s) < n {
-		return make([]int32, n)
-	}
-	return s[:n]
-}
-
-// growBool is grow for bools.
-func growBool(s []bool, n int) []bool {
-	if cap(s) < n {
-		return make([]bool, n)
-	}
-	return s[:n]
-}
-
-// grow returns s[:n], reallocating only if s's capacity is below n.
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
-}
 
 // pairwiseJob computes a symmetric distance matrix, one part per pair of
 // tiles (I, J) with I <= J.

@@ -2,6 +2,7 @@ package mining
 
 import (
 	"fmt"
+	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 	"slices"
 
@@ -149,7 +150,7 @@ func (m *Miner) Mine(cfg Config, dists []float32, labels []int32) (*Result, erro
 	m.reduce(cfg, n, r)
 
 	if cfg.Strategy == BatchAll {
-		m.weights = grow(m.weights, n*n)
+		m.weights = scratch.Grow(m.weights, n*n)
 		r.Weights = m.weights
 		m.job.phase = weightPhase
 		m.group.Do(&m.job, (n+anchorBlock-1)/anchorBlock, cfg.Workers)
@@ -167,9 +168,9 @@ func (m *Miner) Mine(cfg Config, dists []float32, labels []int32) (*Result, erro
 // of m.order, and records each row's run.
 func (m *Miner) groupClasses(labels []int32) {
 	n := len(labels)
-	m.order = growInt32(m.order, n)
-	m.classOf = growInt32(m.classOf, n)
-	m.classEnd = growInt32(m.classEnd, n)
+	m.order = scratch.Grow(m.order, n)
+	m.classOf = scratch.Grow(m.classOf, n)
+	m.classEnd = scratch.Grow(m.classEnd, n)
 	for i := range m.order {
 		m.order[i] = int32(i)
 	}
@@ -198,7 +199,7 @@ func (m *Miner) groupClasses(labels []int32) {
 // sizes alone, and lays out one pair slot per anchor-positive pair.
 func (m *Miner) countValid(n int) Stats {
 	var s Stats
-	m.offsets = growInt32(m.offsets, n+1)
+	m.offsets = scratch.Grow(m.offsets, n+1)
 	for a := range n {
 		m.offsets[a] = int32(s.Pairs)
 		size := int(m.classEnd[a] - m.classOf[a])
@@ -218,12 +219,12 @@ func (m *Miner) countValid(n int) Stats {
 		m.anchors = make([]anchor, n)
 	}
 	m.anchors = m.anchors[:n]
-	m.probes = grow(m.probes, 2*n)
+	m.probes = scratch.Grow(m.probes, 2*n)
 	clear(m.probes[:n])
 	for i := n; i < 2*n; i++ {
 		m.probes[i] = 1
 	}
-	m.farthest = growInt32(m.farthest, n)
+	m.farthest = scratch.Grow(m.farthest, n)
 	return s
 }
 
@@ -231,7 +232,7 @@ func (m *Miner) countValid(n int) Stats {
 // which is 0 unless the row holds NaN or ±Inf (0·∞ is NaN), and
 // rowSums[2a+1] to the sum of its row; one kernel call covers every row.
 func (m *Miner) probeRows(dists []float32, n int) {
-	m.rowSums = grow(m.rowSums, 2*n)
+	m.rowSums = scratch.Grow(m.rowSums, 2*n)
 	if n > 0 {
 		asm.InnerProducts(m.rowSums, 2, dists, m.probes, n)
 	}
@@ -361,18 +362,4 @@ func (m *Miner) collectAll(cfg Config, dists []float32, labels []int32, n int) {
 			}
 		}
 	}
-}
-
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
-}
-
-func growInt32(s []int32, n int) []int32 {
-	if cap(s) < n {
-		return make([]int32, n)
-	}
-	return s[:n]
 }

@@ -2,6 +2,7 @@ package mining
 
 import (
 	"fmt"
+	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 	"slices"
 
@@ -133,7 +134,7 @@ func (s *refState) hardestPositive(a int) refPair {
 // gradient before it touches grad.
 func (s *refState) backward(grad []float32) error {
 	n, dim := s.n, s.dim
-	s.gradIn = grow(s.gradIn, n*dim)
+	s.gradIn = scratch.Grow(s.gradIn, n*dim)
 	clear(s.gradIn)
 	if s.scale == 0 {
 		return nil
@@ -197,7 +198,7 @@ func (s *refState) splitEntries() (batch, refs []dist.Entry) {
 
 	slices.Sort(s.refCols)
 	s.refCols = slices.Compact(s.refCols)
-	s.gathered = grow(s.gathered, len(s.refCols)*dim)
+	s.gathered = scratch.Grow(s.gathered, len(s.refCols)*dim)
 	for i, j := range s.refCols {
 		copy(s.gathered[i*dim:(i+1)*dim], s.refs.Rows[int(j)*dim:int(j+1)*dim])
 	}
@@ -214,7 +215,7 @@ func (s *refState) splitEntries() (batch, refs []dist.Entry) {
 // plus the near pairs' exact sums, all times the reduction's scale.
 func (s *refState) denseGrad() {
 	n, dim := s.n, s.dim
-	s.update = grow(s.update, n*dim)
+	s.update = scratch.Grow(s.update, n*dim)
 	for a := range n {
 		out := s.update[a*dim : (a+1)*dim]
 		clear(out)

@@ -3,6 +3,7 @@ package mining
 import (
 	"errors"
 	"fmt"
+	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 	"slices"
 
@@ -323,7 +324,7 @@ func (s *refState) findPositives() {
 	labels, refLabels := s.batch.Labels, s.refs.Labels
 
 	// Group the references by the lowest anchor of their label.
-	s.classStart = growInt32(s.classStart, n+1)
+	s.classStart = scratch.Grow(s.classStart, n+1)
 	clear(s.classStart)
 	for _, l := range refLabels {
 		if h := s.labelTable.first(int64(l)); h >= 0 {
@@ -333,8 +334,8 @@ func (s *refState) findPositives() {
 	for h := range n {
 		s.classStart[h+1] += s.classStart[h]
 	}
-	s.classRefs = growInt32(s.classRefs, int(s.classStart[n]))
-	s.cursor = growInt32(s.cursor, n)
+	s.classRefs = scratch.Grow(s.classRefs, int(s.classStart[n]))
+	s.cursor = scratch.Grow(s.cursor, n)
 	copy(s.cursor, s.classStart[:n])
 	for j, l := range refLabels {
 		if h := s.labelTable.first(int64(l)); h >= 0 {
@@ -342,7 +343,7 @@ func (s *refState) findPositives() {
 			s.cursor[h]++
 		}
 	}
-	s.batchClass = growInt32(s.batchClass, n)
+	s.batchClass = scratch.Grow(s.batchClass, n)
 	for a := range n {
 		size := 0
 		for b := s.labelTable.first(int64(labels[a])); b >= 0; b = s.labelTable.next[b] {
@@ -353,9 +354,9 @@ func (s *refState) findPositives() {
 
 	s.findExcluded()
 
-	s.posStart = growInt32(s.posStart, n+1)
+	s.posStart = scratch.Grow(s.posStart, n+1)
 	s.pos = s.pos[:0]
-	s.sameSum = growFloat64(s.sameSum, n)
+	s.sameSum = scratch.Grow(s.sameSum, n)
 	margin := s.cfg.Margin
 	for a := range n {
 		s.posStart[a] = int32(len(s.pos))
@@ -381,7 +382,7 @@ func (s *refState) findPositives() {
 	s.posStart[n] = int32(len(s.pos))
 
 	if s.cfg.Strategy == SemiHard {
-		s.byThresh = growInt32(s.byThresh, len(s.pos))
+		s.byThresh = scratch.Grow(s.byThresh, len(s.pos))
 		for a := range n {
 			k0, k1 := s.posStart[a], s.posStart[a+1]
 			order := s.byThresh[k0:k1]
@@ -400,9 +401,9 @@ func (s *refState) findPositives() {
 // sum of their distances.
 func (s *refState) findExcluded() {
 	n := s.n
-	s.exclStart = growInt32(s.exclStart, n+1)
+	s.exclStart = scratch.Grow(s.exclStart, n+1)
 	clear(s.exclStart)
-	s.exclSum = growFloat64(s.exclSum, n)
+	s.exclSum = scratch.Grow(s.exclSum, n)
 	clear(s.exclSum)
 	s.excl = s.excl[:0]
 	if s.batch.IDs == nil || s.refs.IDs == nil {
@@ -419,8 +420,8 @@ func (s *refState) findExcluded() {
 	for a := range n {
 		s.exclStart[a+1] += s.exclStart[a]
 	}
-	s.excl = growInt32(s.excl, int(s.exclStart[n]))
-	s.cursor = growInt32(s.cursor, n)
+	s.excl = scratch.Grow(s.excl, int(s.exclStart[n]))
+	s.cursor = scratch.Grow(s.cursor, n)
 	copy(s.cursor, s.exclStart[:n])
 	for j, id := range s.refs.IDs {
 		for a := s.idTable.first(id); a >= 0; a = s.idTable.next[a] {
@@ -461,7 +462,7 @@ func (s *refState) count() Stats {
 	if s.cfg.WithBatch {
 		candidates += int64(s.n)
 	}
-	s.negatives = growInt64(s.negatives, s.n)
+	s.negatives = scratch.Grow(s.negatives, s.n)
 	for a := range s.n {
 		head := s.labelTable.first(int64(s.batch.Labels[a]))
 		same := int64(s.classStart[head+1] - s.classStart[head])
@@ -504,18 +505,4 @@ func compareFloat32(x, y float32) int {
 		return 1
 	}
 	return 0
-}
-
-func growInt64(s []int64, n int) []int64 {
-	if cap(s) < n {
-		return make([]int64, n)
-	}
-	return s[:n]
-}
-
-func growFloat64(s []float64, n int) []float64 {
-	if cap(s) < n {
-		return make([]float64, n)
-	}
-	return s[:n]
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/tripletmine/triplet/asm"
 	"github.com/tripletmine/triplet/dist"
 	"github.com/tripletmine/triplet/internal/parallel"
+	"github.com/tripletmine/triplet/internal/scratch"
 )
 
 // The shape of a block of the anchors-against-candidates matrix: a few
@@ -257,7 +258,7 @@ func (w *blockWorker) addRowSums(s *refState, part int, block []float32, ld, a0,
 	if len(w.ones) != cols {
 		w.ones = fill(w.ones, cols, 1)
 	}
-	w.sums = grow(w.sums, blockAnchors)
+	w.sums = scratch.Grow(w.sums, blockAnchors)
 	if ld == cols {
 		asm.InnerProducts(w.sums, 1, block[:(a1-a0)*cols], w.ones, cols)
 	} else {
@@ -277,7 +278,7 @@ func (w *blockWorker) addRowSums(s *refState, part int, block []float32, ld, a0,
 // instead, as dist does: 1/32 of the spread of the rows.
 func (w *blockWorker) prepareColumns(s *refState, kernel []float32, cols int) float32 {
 	dim := s.dim
-	w.centred = grow(w.centred, cols*dim)
+	w.centred = scratch.Grow(w.centred, cols*dim)
 	copy(w.centred, kernel)
 	spread := s.spread
 	var normSq [1]float32
@@ -289,7 +290,7 @@ func (w *blockWorker) prepareColumns(s *refState, kernel []float32, cols int) fl
 			spread = max(spread, float32(math.Sqrt(float64(normSq[0]))))
 		}
 	}
-	w.columns = grow(w.columns, (dim+1)*cols)
+	w.columns = scratch.Grow(w.columns, (dim+1)*cols)
 	asm.Transpose(w.columns, cols, w.centred, dim, cols, dim)
 	fill(w.columns[dim*cols:], cols, 1)
 	if s.metric != dist.Euclidean {
@@ -310,7 +311,7 @@ func (w *blockWorker) accumulate(s *refState, part, a0, a1, cols int, kernel []f
 		if len(w.zeros) != cols {
 			w.zeros = fill(w.zeros, cols, 0)
 		}
-		w.noLabels = growInt32(w.noLabels, cols)
+		w.noLabels = scratch.Grow(w.noLabels, cols)
 		clear(w.noLabels)
 		for i := range a1 - a0 {
 			weights := w.weights[i*cols : (i+1)*cols]
@@ -321,7 +322,7 @@ func (w *blockWorker) accumulate(s *refState, part, a0, a1, cols int, kernel []f
 			asm.AddDivide(weights, weights, w.zeros[:cols], dists)
 		}
 	}
-	w.product = grow(w.product, blockAnchors*(dim+1))
+	w.product = scratch.Grow(w.product, blockAnchors*(dim+1))
 	rows := a1 - a0
 	asm.InnerProducts(w.product, dim+1, w.weights[:rows*cols], w.columns, cols)
 	acc := s.acc[(part*s.n+a0)*(dim+1) : (part*s.n+a1)*(dim+1)]
@@ -336,7 +337,7 @@ func (w *blockWorker) nearPairs(s *refState, part, a int, weights, dists, kernel
 
 	dim := s.dim
 	direct := s.direct[(part*s.n+a)*dim : (part*s.n+a+1)*dim]
-	w.diff = grow(w.diff, dim)
+	w.diff = scratch.Grow(w.diff, dim)
 	for j, d := range dists {
 		if weights[j] == 0 || d <= 0 || d >= nearBelow {
 			continue
@@ -350,7 +351,7 @@ func (w *blockWorker) nearPairs(s *refState, part, a int, weights, dists, kernel
 
 // fill returns s with n values, all v.
 func fill(s []float32, n int, v float32) []float32 {
-	s = grow(s, n)
+	s = scratch.Grow(s, n)
 	for i := range s {
 		s[i] = v
 	}
@@ -382,8 +383,8 @@ func (s *refState) stream(group *parallel.Group) {
 	}
 	for i := range workers {
 		w := &s.workers[i]
-		w.dists = grow(w.dists, blockAnchors*blockCols)
-		w.weights = grow(w.weights, blockAnchors*blockCols)
+		w.dists = scratch.Grow(w.dists, blockAnchors*blockCols)
+		w.weights = scratch.Grow(w.weights, blockAnchors*blockCols)
 	}
 	s.job = blockJob{s: s, pass: streamPass, rows: s.qKernel}
 	group.Do(&s.job, parts, workers)
@@ -401,20 +402,20 @@ func (s *refState) prepareState(parts int) {
 		s.above = growBest(s.above, max(parts, 1)*pairs)
 	case BatchAll:
 		s.sums = growSum(s.sums, max(parts, 1)*pairs)
-		s.rowSums = growFloat64(s.rowSums, max(parts, 1)*n)
+		s.rowSums = scratch.Grow(s.rowSums, max(parts, 1)*n)
 		clear(s.rowSums)
-		s.acc = grow(s.acc, parts*n*(dim+1))
+		s.acc = scratch.Grow(s.acc, parts*n*(dim+1))
 		clear(s.acc)
-		s.direct = grow(s.direct, parts*n*dim)
+		s.direct = scratch.Grow(s.direct, parts*n*dim)
 		clear(s.direct)
 		s.prepareMean()
 		if s.cfg.WithBatch {
-			s.batchW = grow(s.batchW, n*n)
+			s.batchW = scratch.Grow(s.batchW, n*n)
 			clear(s.batchW)
 		}
 	}
 	if s.cfg.WithBatch {
-		s.batchD = grow(s.batchD, n*n)
+		s.batchD = scratch.Grow(s.batchD, n*n)
 	}
 }
 
@@ -422,7 +423,7 @@ func (s *refState) prepareState(parts int) {
 // the largest norm of those.
 func (s *refState) prepareMean() {
 	n, dim := s.n, s.dim
-	s.mean = grow(s.mean, dim)
+	s.mean = scratch.Grow(s.mean, dim)
 	clear(s.mean)
 	for a := range n {
 		asm.AddScaled(s.mean, 1, s.qKernel[a*dim:(a+1)*dim])
@@ -430,7 +431,7 @@ func (s *refState) prepareMean() {
 	for k := range s.mean {
 		s.mean[k] /= float32(n)
 	}
-	s.centred = grow(s.centred, n*dim)
+	s.centred = scratch.Grow(s.centred, n*dim)
 	copy(s.centred, s.qKernel[:n*dim])
 	s.spread = 0
 	var normSq [1]float32
@@ -489,7 +490,7 @@ func (s *refState) fallBack(group *parallel.Group) {
 		return
 	}
 	dim, parts := s.dim, len(s.chunks)
-	s.needRows = grow(s.needRows, len(s.need)*dim)
+	s.needRows = scratch.Grow(s.needRows, len(s.need)*dim)
 	for i, a := range s.need {
 		copy(s.needRows[i*dim:(i+1)*dim], s.qKernel[int(a)*dim:int(a+1)*dim])
 	}
@@ -500,22 +501,18 @@ func (s *refState) fallBack(group *parallel.Group) {
 	mergeBest(s.farthest, len(s.need), parts, true)
 }
 
+// growBest returns s sized to n selections, each with no candidate.
 func growBest(s []refBest, n int) []refBest {
-	if cap(s) < n {
-		s = make([]refBest, n)
-	}
-	s = s[:n]
+	s = scratch.Grow(s, n)
 	for i := range s {
 		s[i] = refBest{col: -1}
 	}
 	return s
 }
 
+// growSum returns s sized to n sums, all zero.
 func growSum(s []refSum, n int) []refSum {
-	if cap(s) < n {
-		s = make([]refSum, n)
-	}
-	s = s[:n]
+	s = scratch.Grow(s, n)
 	clear(s)
 	return s
 }

@@ -1,5 +1,7 @@
 package mining
 
+import "github.com/tripletmine/triplet/internal/scratch"
+
 // table finds the anchors that carry a key (a label or a sample id) in
 // O(1): an open-addressing hash table from each key to the first anchor
 // with it, and for each anchor the next one with the same key, so that a
@@ -25,7 +27,7 @@ func (t *table) build(n int, key func(i int) int64) {
 	for s := range t.heads {
 		t.heads[s] = -1
 	}
-	t.next = growInt32(t.next, n)
+	t.next = scratch.Grow(t.next, n)
 	for i := n - 1; i >= 0; i-- {
 		k := key(i)
 		s := t.slot(k)

@@ -168,8 +168,8 @@ type refState struct {
 	byThresh  []int32   // semi-hard: per anchor, its pairs by threshold, then index
 	exclStart []int32   // per anchor, where its excluded references start in excl
 	excl      []int32   // references with an anchor's id but another label
-	sameSum   []float64 // per anchor, the distances to its label's candidates
-	exclSum   []float64 // per anchor, the distances to its excluded references
+	sameSum   []float64 // batch-all: per anchor, Σ distance to rows of its label
+	exclSum   []float64 // batch-all: per anchor, Σ distance to its excluded rows
 	negatives []int64   // per anchor, its number of negatives
 
 	job     blockJob
@@ -372,11 +372,17 @@ func (s *refState) findPositives() {
 			}
 		}
 		for _, j := range s.classRefs[s.classStart[head]:s.classStart[head+1]] {
+			if s.sameID(a, int(j)) {
+				// Not a candidate; only batch-all's statistics need its
+				// distance, to take it out of the anchor's row sums.
+				if s.cfg.Strategy == BatchAll {
+					s.sameSum[a] += float64(s.distance(a, n+int(j)))
+				}
+				continue
+			}
 			d := s.distance(a, n+int(j))
 			s.sameSum[a] += float64(d)
-			if !s.sameID(a, int(j)) {
-				s.pos = append(s.pos, refPair{col: int32(n) + j, dap: d, threshold: d + margin})
-			}
+			s.pos = append(s.pos, refPair{col: int32(n) + j, dap: d, threshold: d + margin})
 		}
 	}
 	s.posStart[n] = int32(len(s.pos))
@@ -428,7 +434,9 @@ func (s *refState) findExcluded() {
 			if labels[a] != refLabels[j] {
 				s.excl[s.cursor[a]] = int32(j)
 				s.cursor[a]++
-				s.exclSum[a] += float64(s.distance(int(a), n+j))
+				if s.cfg.Strategy == BatchAll {
+					s.exclSum[a] += float64(s.distance(int(a), n+j))
+				}
 			}
 		}
 	}

@@ -43,8 +43,8 @@ func New(metric dist.Metric, batch mining.Batch, refs mining.Refs) (*Case, error
 	return c, nil
 }
 
-// Candidate reports whether candidate index c is one of anchor a's.
-func (c *Case) Candidate(cfg mining.Config, a, col int) bool {
+// candidate reports whether candidate index col is one of anchor a's.
+func (c *Case) candidate(cfg mining.Config, a, col int) bool {
 	n := len(c.Batch.Labels)
 	if col < n {
 		return cfg.WithBatch && col != a
@@ -53,8 +53,8 @@ func (c *Case) Candidate(cfg mining.Config, a, col int) bool {
 	return c.Batch.IDs == nil || c.Refs.IDs == nil || c.Batch.IDs[a] != c.Refs.IDs[j]
 }
 
-// Label returns candidate index col's label.
-func (c *Case) Label(col int) int32 {
+// label returns candidate index col's label.
+func (c *Case) label(col int) int32 {
 	n := len(c.Batch.Labels)
 	if col < n {
 		return c.Batch.Labels[col]
@@ -86,17 +86,12 @@ func Hinge(soft bool, z float64) (float64, float64) {
 	return 0, 0
 }
 
-// Positives and Negatives return anchor a's candidates of its label and
-// of other labels, in index order.
-func (c *Case) Positives(cfg mining.Config, a int) []int { return c.split(cfg, a, true) }
-
-// Negatives: see Positives.
-func (c *Case) Negatives(cfg mining.Config, a int) []int { return c.split(cfg, a, false) }
-
+// split returns anchor a's candidates of its label (same) or of other
+// labels, in index order.
 func (c *Case) split(cfg mining.Config, a int, same bool) []int {
 	var out []int
 	for col := range len(c.Batch.Labels) + len(c.Refs.Labels) {
-		if c.Candidate(cfg, a, col) && (c.Label(col) == c.Batch.Labels[a]) == same {
+		if c.candidate(cfg, a, col) && (c.label(col) == c.Batch.Labels[a]) == same {
 			out = append(out, col)
 		}
 	}
@@ -137,7 +132,7 @@ func (c *Case) Mine(cfg mining.Config) Result {
 	}
 
 	for a := range n {
-		pos, neg := c.Positives(cfg, a), c.Negatives(cfg, a)
+		pos, neg := c.split(cfg, a, true), c.split(cfg, a, false)
 		if len(pos) == 0 || len(neg) == 0 {
 			continue
 		}

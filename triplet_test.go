@@ -96,20 +96,10 @@ func (r ref64) loss(e []float64, triplets []triplet.Triplet, divisor float64) fl
 	return total / divisor
 }
 
-// allTriplets lists every valid triplet.
+// allTriplets lists every valid triplet of a batch: those of MineRefs's
+// rules with the batch as the only candidates.
 func allTriplets(labels []int32) []triplet.Triplet {
-	var all []triplet.Triplet
-	for a := range labels {
-		for p := range labels {
-			for n := range labels {
-				if p != a && labels[p] == labels[a] && labels[n] != labels[a] {
-					all = append(all, triplet.Triplet{Anchor: int32(a), Positive: int32(p),
-						Negative: int32(n)})
-				}
-			}
-		}
-	}
-	return all
+	return refsProblem{labels: labels}.allRefTriplets(true)
 }
 
 // TestGradientFiniteDifferences checks the gradient with respect to the

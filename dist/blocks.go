@@ -34,20 +34,20 @@ func (c *Calculator) Norms(dst, rows []float32, dim int, name string) ([]float32
 }
 
 // KernelRows returns rows as the distance kernels of metric m see them,
-// given their squared norms from Norms: the rows themselves for the
-// Euclidean metrics, and for cosine the rows scaled to norm 1/√2, written
-// into dst (reused if its capacity suffices), whose squared distances are
-// the cosine distances. Since the result may be rows itself, a caller
-// must not keep it as the next call's dst unless the metric is cosine.
-func (m Metric) KernelRows(dst, rows, normsSq []float32, dim int) []float32 {
+// given their squared norms from Norms, and the scratch space to pass as
+// buf next time. For the Euclidean metrics the kernel rows are rows
+// themselves and buf comes back as it was; for cosine they are the rows
+// scaled to norm 1/√2, whose squared distances are the cosine distances,
+// written into buf (reused if its capacity suffices).
+func (m Metric) KernelRows(buf, rows, normsSq []float32, dim int) (kernel, next []float32) {
 	if m != Cosine {
-		return rows
+		return rows, buf
 	}
-	dst = scratch.Grow(dst, len(rows))
+	buf = scratch.Grow(buf, len(rows))
 	for i, normSq := range normsSq {
-		scaleRow(dst[i*dim:(i+1)*dim], rows[i*dim:(i+1)*dim], normSq, math.Sqrt2/2)
+		scaleRow(buf[i*dim:(i+1)*dim], rows[i*dim:(i+1)*dim], normSq, math.Sqrt2/2)
 	}
-	return dst
+	return buf, buf
 }
 
 // scaleRow writes row scaled to the given norm into out, given its squared

@@ -155,8 +155,8 @@ type refState struct {
 
 	qNorms, rNorms []float32 // squared norms of the batch and reference rows
 	qKernel        []float32 // the batch rows as the distance kernels see them
-	qBuffer        []float32 // room for qKernel under cosine
-	rowBuffer      []float32 // one reference row as the kernels see it
+	qBuffer        []float32 // scratch for qKernel (cosine)
+	rowBuffer      []float32 // scratch for one reference row as the kernels see it
 
 	labelTable, idTable table
 	classRefs           []int32 // the references of each anchor's label, by class
@@ -282,10 +282,7 @@ func (s *refState) start(cfg Config, metric dist.Metric, batch Batch, refs Refs,
 	}
 
 	s.cfg, s.metric, s.n, s.m, s.dim, s.batch, s.refs = cfg, metric, n, m, dim, batch, refs
-	s.qKernel = metric.KernelRows(s.qBuffer, batch.Rows, s.qNorms, dim)
-	if metric == dist.Cosine {
-		s.qBuffer = s.qKernel
-	}
+	s.qKernel, s.qBuffer = metric.KernelRows(s.qBuffer, batch.Rows, s.qNorms, dim)
 	s.labelTable.build(n, func(i int) int64 { return int64(batch.Labels[i]) })
 	if batch.IDs != nil && refs.IDs != nil {
 		s.idTable.build(n, func(i int) int64 { return batch.IDs[i] })
@@ -451,11 +448,8 @@ func (s *refState) distance(a, col int) float32 {
 		row = s.qKernel[col*dim : (col+1)*dim]
 	} else {
 		j := col - s.n
-		row = s.refs.Rows[j*dim : (j+1)*dim]
-		if s.metric == dist.Cosine {
-			s.rowBuffer = s.metric.KernelRows(s.rowBuffer, row, s.rNorms[j:j+1], dim)
-			row = s.rowBuffer
-		}
+		row, s.rowBuffer = s.metric.KernelRows(s.rowBuffer, s.refs.Rows[j*dim:(j+1)*dim],
+			s.rNorms[j:j+1], dim)
 	}
 	var d [1]float32
 	s.metric.Block(d[:], 1, s.qKernel[a*dim:(a+1)*dim], row, dim)

@@ -41,7 +41,7 @@ type blockJob struct {
 type blockWorker struct {
 	dists    []float32 // a block of distances, blockAnchors×blockCols
 	weights  []float32 // batch-all: dL/dD on that block
-	kernel   []float32 // the block's reference rows under cosine
+	kernel   []float32 // scratch for the block's kernel rows (cosine)
 	centred  []float32 // batch-all: those rows minus the anchors' mean
 	columns  []float32 // batch-all: their transpose and a row of ones
 	product  []float32 // batch-all: weights times columns
@@ -76,19 +76,14 @@ func (j *blockJob) Run(worker, part int) {
 	for c0 := c.start; c0 < c.end; c0 += blockCols {
 		c1 := min(c0+blockCols, c.end)
 		cols := c1 - c0
-		// The block's rows as the kernels see them: scaled into w.kernel
-		// under cosine, and otherwise the caller's rows, which must never
-		// become scratch space.
+
+		// The block's rows as the kernels see them.
 		var kernel []float32
-		switch {
-		case c.batch:
+		if c.batch {
 			kernel = s.qKernel[c0*dim : c1*dim]
-		case s.metric != dist.Cosine:
-			kernel = s.refs.Rows[c0*dim : c1*dim]
-		default:
-			w.kernel = s.metric.KernelRows(w.kernel, s.refs.Rows[c0*dim:c1*dim],
+		} else {
+			kernel, w.kernel = s.metric.KernelRows(w.kernel, s.refs.Rows[c0*dim:c1*dim],
 				s.rNorms[c0:c1], dim)
-			kernel = w.kernel
 		}
 		nearBelow := float32(0)
 		if dense && !c.batch {

@@ -2,8 +2,8 @@ package triplet
 
 import (
 	"fmt"
-	"github.com/tripletmine/triplet/internal/scratch"
 
+	"github.com/tripletmine/triplet/internal/scratch"
 	"github.com/tripletmine/triplet/mining"
 )
 

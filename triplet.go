@@ -26,10 +26,10 @@ package triplet
 import (
 	"errors"
 	"fmt"
-	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 
 	"github.com/tripletmine/triplet/dist"
+	"github.com/tripletmine/triplet/internal/scratch"
 	"github.com/tripletmine/triplet/mining"
 )
 

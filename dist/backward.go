@@ -2,11 +2,11 @@ package dist
 
 import (
 	"fmt"
-	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 
 	"github.com/tripletmine/triplet/asm"
 	"github.com/tripletmine/triplet/internal/parallel"
+	"github.com/tripletmine/triplet/internal/scratch"
 )
 
 // Entry is one nonzero of the gradient of a loss L with respect to a

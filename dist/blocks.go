@@ -2,10 +2,10 @@ package dist
 
 import (
 	"fmt"
-	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 
 	"github.com/tripletmine/triplet/asm"
+	"github.com/tripletmine/triplet/internal/scratch"
 )
 
 // The functions in this file let a caller compute a distance matrix one

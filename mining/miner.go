@@ -2,13 +2,13 @@ package mining
 
 import (
 	"fmt"
-	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 	"slices"
 
 	"github.com/tripletmine/triplet/asm"
 	"github.com/tripletmine/triplet/dist"
 	"github.com/tripletmine/triplet/internal/parallel"
+	"github.com/tripletmine/triplet/internal/scratch"
 )
 
 // Triplet is a mined (anchor, positive, negative) triplet of row indices.

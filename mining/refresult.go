@@ -2,12 +2,12 @@ package mining
 
 import (
 	"fmt"
-	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 	"slices"
 
 	"github.com/tripletmine/triplet/asm"
 	"github.com/tripletmine/triplet/dist"
+	"github.com/tripletmine/triplet/internal/scratch"
 )
 
 // reduce merges the selections and sums of every chunk into the loss,

@@ -3,11 +3,11 @@ package mining
 import (
 	"errors"
 	"fmt"
-	"github.com/tripletmine/triplet/internal/scratch"
 	"math"
 	"slices"
 
 	"github.com/tripletmine/triplet/dist"
+	"github.com/tripletmine/triplet/internal/scratch"
 )
 
 // Refs is a set of reference rows that MineRefs mines a batch against: a

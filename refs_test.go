@@ -356,6 +356,7 @@ func TestMineBankAllocatesNothing(t *testing.T) {
 	if kerneltest.Race {
 		t.Skip("the race detector's instrumentation allocates; counted in normal builds")
 	}
+	kerneltest.SkipUnderEmulation(t, "counting allocations")
 	const capacity, dim = 1000, 16
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, s := range strategies {

@@ -122,7 +122,7 @@ func TestAddDivideLengths(t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
 	kerneltest.Run(t, func(t *testing.T, _ asm.Level) {
 		for _, n := range elementwiseLengths() {
-			for off := range 16 {
+			for _, off := range kerneltest.Offsets() {
 				kind := addDivideKinds[(n+off)%len(addDivideKinds)]
 				offsets := [4]int{off, (off * 7) % 16, (off * 3) % 16, (off*5 + 1) % 16}
 				var s, whole [4][]float32

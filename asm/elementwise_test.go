@@ -92,7 +92,7 @@ func TestSqrtLengths(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	kerneltest.Run(t, func(t *testing.T, _ asm.Level) {
 		for _, n := range elementwiseLengths() {
-			for off := range 16 {
+			for _, off := range kerneltest.Offsets() {
 				kind := sqrtKinds[(n+off)%len(sqrtKinds)]
 				x, whole := kerneltest.Fenced(n, off)
 				in := fillSqrt(rng, kind, x)
@@ -304,7 +304,7 @@ func TestAddScaledLengths(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	kerneltest.Run(t, func(t *testing.T, level asm.Level) {
 		for _, n := range elementwiseLengths() {
-			for off := range 16 {
+			for _, off := range kerneltest.Offsets() {
 				kind := addScaledKinds[(n+off)%len(addScaledKinds)]
 				xOff := (off * 7) % 16
 				dst, dstWhole := kerneltest.Fenced(n, off)

@@ -336,7 +336,7 @@ func TestReduceShortRows(t *testing.T) {
 		t.Logf("reductions at level %v", level)
 		rng := rand.New(rand.NewPCG(1, uint64(level)))
 		for n := range 68 {
-			for offset := range 16 {
+			for _, offset := range kerneltest.Offsets() {
 				row := make([]float32, offset+n)[offset:]
 				labels := make([]int32, offset+n)[offset:]
 				kinds := []string{"ties", distanceKinds[offset%len(distanceKinds)]}

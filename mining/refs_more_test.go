@@ -80,6 +80,7 @@ func sameBits(a, b []float32) bool {
 // workers: the loss, selections, statistics and gradient must not differ
 // in a single bit.
 func TestMineRefsWorkersGiveIdenticalResults(t *testing.T) {
+	kerneltest.SkipUnderEmulation(t, "the split of the work among workers")
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, metric := range metrics {
 		c := newRefsCase(t, rng, metric, 3, 4, 5000, 8, true)
@@ -215,6 +216,7 @@ func TestMineRefsNoAllocationInSteadyState(t *testing.T) {
 	if kerneltest.Race {
 		t.Skip("the race detector's instrumentation allocates; counted in normal builds")
 	}
+	kerneltest.SkipUnderEmulation(t, "counting allocations")
 	rng := rand.New(rand.NewPCG(25, 26))
 	for _, metric := range metrics {
 		c := newRefsCase(t, rng, metric, 4, 4, 700, 8, true)

@@ -76,3 +76,14 @@ func SkipGuardsUnderEmulation(t testing.TB, level asm.Level) {
 			"so guard pages would fault where the CPU reads nothing", EmulatedEnv)
 	}
 }
+
+// SkipUnderEmulation skips a test that exercises no level-specific code
+// (allocation counts, worker schedules) when EmulatedEnv is set: the
+// emulator runs it tens of times slower and native runs already cover it.
+func SkipUnderEmulation(t testing.TB, subject string) {
+	t.Helper()
+	if os.Getenv(EmulatedEnv) != "" {
+		t.Skipf("%s is set: %s does not depend on the level, and native runs test it",
+			EmulatedEnv, subject)
+	}
+}

@@ -75,3 +75,14 @@ func Bench(b *testing.B, f func(b *testing.B)) {
 		})
 	}
 }
+
+// Offsets returns the offsets, in float32s, at which tests start a slice
+// into its allocation: all sixteen positions in a 64-byte cache line, or
+// with -short the first eight and the last, which still start a slice on
+// every 4-byte residue of a 16- and 32-byte vector.
+func Offsets() []int {
+	if testing.Short() {
+		return []int{0, 1, 2, 3, 4, 5, 6, 7, 15}
+	}
+	return []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+}

@@ -550,6 +550,9 @@ func FuzzMineRefs(f *testing.F) {
 			Reduction: triplet.Reduction(flags / 8 % 3)}
 		n := 1 + in.byte()%12
 		m := (in.byte() | in.byte()<<8) % 700
+		if cfg.SoftMargin && cfg.Strategy == triplet.BatchAll {
+			m %= 120 // a softplus per triplet, about n·m²/classes of them
+		}
 		dim, classes := 1+in.byte()%17, 1+in.byte()%5
 		withIDs := flags&4 != 0
 

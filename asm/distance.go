@@ -14,8 +14,9 @@ const callWork = 1 << 21
 //
 // Every level squares the differences rather than expanding
 // ||x||² + ||y||² - 2x·y, so identical rows give exactly 0 and no result is
-// negative; levels differ only in the order of the additions. Within one
-// level that order is fixed: a pair's value does not depend on the shapes
+// negative. Every level sums a pair's terms in the order of k; the
+// assembly levels fuse each square into the sum, the generic level rounds
+// it first. Within one level a pair's value does not depend on the shapes
 // of q and r or on where the pair sits among them, so the distances of a
 // batch to itself are symmetric bit for bit, and any tiling of a matrix
 // gives the same bits.
@@ -24,14 +25,14 @@ const callWork = 1 << 21
 // ldDst is less than the number of reference rows, or if dst is too short.
 // It writes nothing else of dst.
 func SquaredDistances(dst []float32, ldDst int, q, r []float32, dim int) {
-	forTiles(squaredDistance, dst, ldDst, q, r, dim)
+	forPairs(squaredDistance, dst, ldDst, q, r, dim)
 }
 
 // InnerProducts sets dst[i*ldDst+j] to the inner product of query row i
-// and reference row j, the sum over k of q[i*dim+k]·r[j*dim+k]. Shapes and
-// panics are those of SquaredDistances.
+// and reference row j, the sum over k of q[i*dim+k]·r[j*dim+k]. Shapes,
+// the order of the sums and panics are those of SquaredDistances.
 func InnerProducts(dst []float32, ldDst int, q, r []float32, dim int) {
-	forTiles(innerProduct, dst, ldDst, q, r, dim)
+	forPairs(innerProduct, dst, ldDst, q, r, dim)
 }
 
 // pairKind says what a distance kernel computes for a pair of rows.
@@ -42,11 +43,9 @@ const (
 	innerProduct
 )
 
-// forTiles checks the shapes of a distance block and hands it to the
-// kernel of the current level in pieces of at most callWork multiply-adds.
-// The pieces only bound the time of one call: each result is computed the
-// same way whatever the split.
-func forTiles(kind pairKind, dst []float32, ldDst int, q, r []float32, dim int) {
+// forPairs checks the shapes of a distance block and hands it to the
+// current level.
+func forPairs(kind pairKind, dst []float32, ldDst int, q, r []float32, dim int) {
 	if dim < 1 {
 		panic(fmt.Sprintf("asm: dim %d < 1", dim))
 	}
@@ -64,14 +63,26 @@ func forTiles(kind pairKind, dst []float32, ldDst int, q, r []float32, dim int) 
 	if need := (nq-1)*ldDst + nr; len(dst) < need {
 		panic(fmt.Sprintf("asm: dst has %d elements, want %d", len(dst), need))
 	}
+	pairs(kind, dst, ldDst, q, r, dim)
+}
 
+// genericTiles runs the generic kernels over the block in tiles of at
+// most callWork multiply-adds, whose reference rows stay in cache while
+// the tile's query rows pass over them.
+func genericTiles(kind pairKind, dst []float32, ldDst int, q, r []float32, dim int) {
+	nq, nr := len(q)/dim, len(r)/dim
 	refRows := max(1, min(nr, callWork/(4*dim)))
 	queryRows := max(4, callWork/(refRows*dim)) &^ 3
 	for i0 := 0; i0 < nq; i0 += queryRows {
 		i1 := min(i0+queryRows, nq)
 		for j0 := 0; j0 < nr; j0 += refRows {
 			j1 := min(j0+refRows, nr)
-			tile(kind, dst[i0*ldDst+j0:], ldDst, q[i0*dim:i1*dim], r[j0*dim:j1*dim], dim)
+			out := dst[i0*ldDst+j0:]
+			if kind == squaredDistance {
+				sqDistGeneric(out, ldDst, q[i0*dim:i1*dim], r[j0*dim:j1*dim], dim)
+			} else {
+				dotGeneric(out, ldDst, q[i0*dim:i1*dim], r[j0*dim:j1*dim], dim)
+			}
 		}
 	}
 }

@@ -274,6 +274,46 @@ func TestPairsPositionFree(t *testing.T) {
 	})
 }
 
+// TestPairsPositionFreeLongRows repeats TestPairsPositionFree with rows
+// longer than one panel holds and with more references than one panel,
+// so that sums carried from one panel to the next and the columns of a
+// partial last vector meet the whole matrix too.
+func TestPairsPositionFreeLongRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	blocks := [][4]int{{0, 70, 0, 70}, {5, 12, 3, 67}, {13, 14, 64, 70}, {69, 70, 0, 1},
+		{1, 60, 60, 61}, {0, 7, 17, 33}}
+	kerneltest.Run(t, func(t *testing.T, _ asm.Level) {
+		for _, sq := range []bool{true, false} {
+			for _, dim := range []int{300, 1100} {
+				const n = 70
+				e := make([]float32, n*dim)
+				rowValues(rng, "normal", e, nil, dim)
+				whole := make([]float32, n*n)
+				runPairs(sq, whole, n, e, e, dim)
+				checkPairs(t, sq, whole, n, e, e, dim)
+				for _, b := range blocks {
+					i0, i1, j0, j1 := b[0], b[1], b[2], b[3]
+					part := make([]float32, (i1-i0)*(j1-j0))
+					runPairs(sq, part, j1-j0, e[i0*dim:i1*dim], e[j0*dim:j1*dim], dim)
+					for i := i0; i < i1; i++ {
+						for j := j0; j < j1; j++ {
+							got, want := part[(i-i0)*(j1-j0)+j-j0], whole[i*n+j]
+							if math.Float32bits(got) != math.Float32bits(want) {
+								t.Fatalf("dim %d: pair (%d,%d) is %v in block %v, %v in the whole",
+									dim, i, j, got, b, want)
+							}
+							if sq && got != whole[j*n+i] {
+								t.Fatalf("dim %d: d(%d,%d) = %v but d(%d,%d) = %v",
+									dim, i, j, got, j, i, whole[j*n+i])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestPairsPanics(t *testing.T) {
 	cases := []struct {
 		name       string

@@ -1,7 +1,7 @@
 // Package asm holds the hot loops of the triplet library: distances between
-// blocks of rows, masked reductions over one distance row, elementwise
-// updates (square roots, scaled additions, the Euclidean chain rule) and
-// transposes of blocks of a matrix.
+// blocks of rows, inner products row by row, masked reductions over one
+// distance row, elementwise updates (square roots, scaled additions, the
+// Euclidean chain rule) and transposes of blocks of a matrix.
 //
 // Every kernel exists in three forms: a plain Go reference (the generic
 // level), AVX2 with FMA, and AVX-512. One level is chosen once at start-up
@@ -16,6 +16,7 @@
 package asm
 
 //go:generate go run -C ../gen ./distance -out ../asm/distance_amd64.s -stubs ../asm/distance_stubs_amd64.go -pkg asm
+//go:generate go run -C ../gen ./rowdot -out ../asm/rowdot_amd64.s -stubs ../asm/rowdot_stubs_amd64.go -pkg asm
 //go:generate go run -C ../gen ./reduce -out ../asm/reduce_amd64.s -stubs ../asm/reduce_stubs_amd64.go -pkg asm
 //go:generate go run -C ../gen ./elementwise -out ../asm/elementwise_amd64.s -stubs ../asm/elementwise_stubs_amd64.go -pkg asm
 //go:generate go run -C ../gen ./transpose -out ../asm/transpose_amd64.s -stubs ../asm/transpose_stubs_amd64.go -pkg asm

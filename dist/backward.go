@@ -285,7 +285,7 @@ func (c *Calculator) gradientRows(q, r []float32, dim int) []float32 {
 	for i := 0; i < total; i += dim {
 		row := c.centred[i : i+dim]
 		asm.AddScaled(row, -1, c.mean)
-		asm.InnerProducts(normSq[:], 1, row, row, dim)
+		asm.RowDots(normSq[:], row, dim, row, dim, dim)
 		spreadSq = max(spreadSq, normSq[0])
 	}
 	c.nearBelow = 2 * float32(math.Sqrt(float64(spreadSq))) / nearRatio
@@ -388,7 +388,7 @@ func (c *Calculator) addSparse(q, r []float32, offset int, entries []Entry, dim 
 		case SquaredEuclidean:
 			w = 2 * en.Weight
 		case Euclidean:
-			asm.InnerProducts(normSq[:], 1, c.diff, c.diff, dim)
+			asm.RowDots(normSq[:], c.diff, dim, c.diff, dim, dim)
 			w = 2 * euclideanWeight(en.Weight, float32(math.Sqrt(float64(normSq[0]))))
 		case Cosine:
 			w = en.Weight

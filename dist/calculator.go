@@ -148,10 +148,9 @@ func (c *Calculator) prepare(q, r []float32, dim int) (int, error) {
 // the first row that holds a value that is not finite, whose norm is too
 // large, or, for the cosine metric, whose norm is 0.
 func (c *Calculator) checkRows(rows []float32, dim int, name string, normsSq []float32) error {
-	for i := range normsSq {
+	asm.RowDots(normsSq, rows, dim, rows, dim, dim)
+	for i, norm := range normsSq {
 		row := rows[i*dim : (i+1)*dim]
-		asm.InnerProducts(normsSq[i:i+1], 1, row, row, dim)
-		norm := normsSq[i]
 		if norm <= maxNormSq && (norm > 0 || c.Metric != Cosine) {
 			continue
 		}

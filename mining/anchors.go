@@ -33,7 +33,7 @@ func (j *anchorJob) Run(_, part int) {
 		row := j.dists[a*j.n : (a+1)*j.n]
 		if j.phase == selectPhase {
 			j.m.anchors[a] = anchor{positive: -1, negative: -1,
-				notFinite: j.m.rowSums[2*a] != 0}
+				notFinite: j.m.rowSums[a] != 0}
 			if j.m.anchors[a].notFinite {
 				continue
 			}
@@ -89,7 +89,7 @@ func (j *anchorJob) batchAll(a int, row []float32) {
 		pr.active = int64(j.n - len(j.class(a)))
 	}
 
-	j.m.anchors[a].negativeSum = float64(j.m.rowSums[2*a+1]) - positiveSum
+	j.m.anchors[a].negativeSum = float64(j.m.rowSums[j.n+a]) - positiveSum
 }
 
 // hingeSum is asm.HingeSum with the count as an int64.

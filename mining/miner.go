@@ -87,7 +87,7 @@ type Miner struct {
 	anchors  []anchor
 	weights  []float32 // batch-all's dense dL/dD
 	probes   []float32 // a row of zeros, then a row of ones
-	rowSums  []float32 // for each anchor, its row times each probe row
+	rowSums  []float32 // each anchor's row times the zeros, then times the ones
 	farthest []int32   // semi-hard: each anchor's farthest negative, or -2 if not yet known
 
 	refs refState // MineRefs's state
@@ -228,13 +228,14 @@ func (m *Miner) countValid(n int) Stats {
 	return s
 }
 
-// probeRows sets, for every anchor a, rowSums[2a] to its row times zeros,
+// probeRows sets, for every anchor a, rowSums[a] to its row times zeros,
 // which is 0 unless the row holds NaN or ±Inf (0·∞ is NaN), and
-// rowSums[2a+1] to the sum of its row; one kernel call covers every row.
+// rowSums[n+a] to the sum of its row; one kernel call covers each.
 func (m *Miner) probeRows(dists []float32, n int) {
 	m.rowSums = scratch.Grow(m.rowSums, 2*n)
 	if n > 0 {
-		asm.InnerProducts(m.rowSums, 2, dists, m.probes, n)
+		asm.RowDots(m.rowSums[:n], dists, n, m.probes[:n], 0, n)
+		asm.RowDots(m.rowSums[n:], dists, n, m.probes[n:], 0, n)
 	}
 }
 

@@ -254,13 +254,7 @@ func (w *blockWorker) addRowSums(s *refState, part int, block []float32, ld, a0,
 		w.ones = fill(w.ones, cols, 1)
 	}
 	w.sums = scratch.Grow(w.sums, blockAnchors)
-	if ld == cols {
-		asm.InnerProducts(w.sums, 1, block[:(a1-a0)*cols], w.ones, cols)
-	} else {
-		for i := range a1 - a0 {
-			asm.InnerProducts(w.sums[i:i+1], 1, block[i*ld:i*ld+cols], w.ones, cols)
-		}
-	}
+	asm.RowDots(w.sums[:a1-a0], block, ld, w.ones, 0, cols)
 	for i := range a1 - a0 {
 		s.rowSums[part*s.n+a0+i] += float64(w.sums[i])
 	}
@@ -281,7 +275,7 @@ func (w *blockWorker) prepareColumns(s *refState, kernel []float32, cols int) fl
 		row := w.centred[i*dim : (i+1)*dim]
 		asm.AddScaled(row, -1, s.mean)
 		if s.metric == dist.Euclidean {
-			asm.InnerProducts(normSq[:], 1, row, row, dim)
+			asm.RowDots(normSq[:], row, dim, row, dim, dim)
 			spread = max(spread, float32(math.Sqrt(float64(normSq[0]))))
 		}
 	}
@@ -433,7 +427,7 @@ func (s *refState) prepareMean() {
 	for a := range n {
 		row := s.centred[a*dim : (a+1)*dim]
 		asm.AddScaled(row, -1, s.mean)
-		asm.InnerProducts(normSq[:], 1, row, row, dim)
+		asm.RowDots(normSq[:], row, dim, row, dim, dim)
 		s.spread = max(s.spread, float32(math.Sqrt(float64(normSq[0]))))
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -24,252 +26,257 @@ func (k pairKind) prefix() string {
 
 func (k pairKind) what() string {
 	if k == squaredDistance {
-		return "the squared Euclidean distance between query row i and reference row j"
+		return "the squared Euclidean distance between query row i and panel column j"
 	}
-	return "the inner product of query row i and reference row j"
+	return "the inner product of query row i and panel column j"
 }
 
-// accumulate adds the contribution of one vector of query row q and one
-// vector of reference row r to acc. The squared distance squares the
-// difference instead of expanding the product, so equal rows give exactly
-// zero and no sum is negative.
-func (k pairKind) accumulate(q, r, acc, diff VecVirtual) {
-	if k == innerProduct {
-		VFMADD231PS(r, q, acc)
-		return
+// accumulate adds the term of dimension k for one query row and one
+// vector of panel columns to acc: column holds r_k of each column; query
+// is q_k, either in every lane of a register or as one float in memory
+// that the instruction broadcasts itself (AVX-512). The squared distance
+// squares the difference instead of expanding the product, so equal rows
+// give exactly zero and no sum is negative.
+func (k pairKind) accumulate(query Op, column, acc, diff VecVirtual) {
+	q, inMemory := query.(Mem)
+	switch {
+	case k == innerProduct && inMemory:
+		VFMADD231PS_BCST(q, column, acc)
+	case k == innerProduct:
+		VFMADD231PS(column, query, acc)
+	case inMemory:
+		VSUBPS_BCST(q, column, diff)
+		VFMADD231PS(diff, diff, acc)
+	default:
+		VSUBPS(query, column, diff)
+		VFMADD231PS(diff, diff, acc)
 	}
-	VSUBPS(r, q, diff)
-	VFMADD231PS(diff, diff, acc)
 }
 
-// target is what differs between the AVX2 and the AVX-512 kernels: the
-// vector width, the shape of a register block, loads of the last partial
-// vector of a row, and the reduction of accumulators into dst.
+// target is what differs between the AVX2 and the AVX-512 kernels.
 type target interface {
 	name() string
 
 	// lanes is the number of float32 in a vector register.
 	lanes() int
 
-	// blockCols is the number of reference rows that one block pairs with
-	// qRows query rows (four or one).
-	blockCols(qRows int) int
+	// maxVectors is the widest block, in vectors of panel columns, that
+	// maxRows query rows pair with in registers.
+	maxVectors() int
 
 	// vector allocates a vector register of the target's width.
 	vector() VecVirtual
 
-	// zero clears a vector register.
+	// embedded reports whether the arithmetic reads a query value from
+	// memory and broadcasts it itself. On Zen 4 a separate broadcast
+	// competes with the subtractions for the same pipes.
+	embedded() bool
+
+	// begin emits what the kernel needs before its first block; zero
+	// then clears a vector register.
+	begin()
 	zero(v VecVirtual)
-
-	// beginTail readies the loads of the last rest = dim % lanes floats of
-	// the rows of a block, overwriting rest; loadTail then loads them,
-	// zeroing the other lanes, without touching memory past them.
-	beginTail(rest GPVirtual)
-	loadTail(m Mem, v VecVirtual)
-
-	// store sums each accumulator acc[i][j] across its lanes and writes it
-	// to the row-i, column-j element of the block that out addresses.
-	store(acc [][]VecVirtual, out block)
 }
 
-// block addresses an output block of dst: row i starts at base + i·ld
-// bytes, and ld3 holds 3·ld.
-type block struct {
-	base, ld, ld3 GPVirtual
+// maxRows is the number of query rows a block holds: six rows of four
+// ZMM vectors (AVX-512) or of two YMM vectors (AVX2) fill the registers
+// with accumulators, the column vectors, a broadcast query value and a
+// difference.
+const maxRows = 6
+
+// args holds the kernel's arguments in registers, the strides in bytes.
+type args struct {
+	dst, ldDst   GPVirtual
+	q, ldQ       GPVirtual
+	rowsLeft     GPVirtual
+	panel, ldPan GPVirtual
 }
 
-// row returns the address of element col of row i of the block.
-func (b block) row(i, col int) Mem {
-	switch i {
-	case 0:
-		return Mem{Base: b.base, Disp: 4 * col}
-	case 3:
-		return Mem{Base: b.base, Index: b.ld3, Scale: 1, Disp: 4 * col}
+// rowGroup addresses up to six rows that lie ld bytes apart: rows 0 to 2
+// from base, rows 3 to 5 from base3 = base + 3·ld.
+type rowGroup struct {
+	base, base3, ld GPVirtual
+}
+
+func newRowGroup(base, ld GPVirtual) rowGroup {
+	g := rowGroup{base: GP64(), base3: GP64(), ld: ld}
+	MOVQ(base, g.base)
+	LEAQ(Mem{Base: base, Index: ld, Scale: 2}, g.base3)
+	ADDQ(ld, g.base3)
+	return g
+}
+
+// at returns the address of row i, disp bytes in.
+func (g rowGroup) at(i, disp int) Mem {
+	base := g.base
+	if i >= 3 {
+		base, i = g.base3, i-3
 	}
-	return Mem{Base: b.base, Index: b.ld, Scale: uint8(i), Disp: 4 * col}
-}
-
-// rows addresses up to four rows of floats that lie stride bytes apart,
-// starting at base: a group of query rows or of reference rows.
-type rows struct {
-	base, stride, stride3 GPVirtual
-}
-
-func (r rows) at(i int) Mem {
-	switch i {
-	case 0:
-		return Mem{Base: r.base}
-	case 3:
-		return Mem{Base: r.base, Index: r.stride3, Scale: 1}
+	if i == 0 {
+		return Mem{Base: base, Disp: disp}
 	}
-	return Mem{Base: r.base, Index: r.stride, Scale: uint8(i)}
+	return Mem{Base: base, Index: g.ld, Scale: uint8(i), Disp: disp}
 }
 
-// pairKernel emits the body of one kernel.
+// panelKernel emits the body of one kernel. The reference rows arrive
+// packed as a panel: for each dimension k, one row of ldPanel floats that
+// holds r_k of every column, so a vector load brings one dimension of
+// lanes() columns. No sum is ever reduced across lanes: lane c of an
+// accumulator sums the terms of column c, one dimension after the other.
 //
-// Loop structure: query rows go in groups of four, then one at a time; for
-// each group, reference rows go in groups of t.blockCols, then one at a
-// time. A (query group, reference group) block keeps one accumulator per
-// pair and walks the dimension a vector at a time, loading each query
-// vector once per step and each reference vector once per step, then runs
-// the last dim % lanes floats with masked loads, and finally reduces the
-// accumulators into dst.
-func pairKernel(kind pairKind, t target) {
-	out := block{base: Load(Param("dst"), GP64()).(GPVirtual), ld: GP64(), ld3: GP64()}
-	Load(Param("ldDst"), out.ld)
-	SHLQ(U8(2), out.ld)
-	LEAQ(Mem{Base: out.ld, Index: out.ld, Scale: 2}, out.ld3)
+// Loop structure: query rows go in groups of six, then one group of the
+// one to five left; each group pairs with the first vectors·lanes()
+// columns of the panel as one block of accumulators, held in registers
+// while the block walks the steps dimensions of the panel, and then
+// stored. With accumulate set the block starts from the values already in
+// dst instead of zero, so a caller can walk long rows in several panels.
+func panelKernel(kind pairKind, t target) {
+	a := args{
+		dst: Load(Param("dst"), GP64()).(GPVirtual), ldDst: GP64(),
+		q: Load(Param("q"), GP64()).(GPVirtual), ldQ: GP64(),
+		rowsLeft: Load(Param("nq"), GP64()).(GPVirtual),
+		panel:    Load(Param("panel"), GP64()).(GPVirtual), ldPan: GP64(),
+	}
+	for _, s := range []struct {
+		name string
+		reg  GPVirtual
+	}{{"ldDst", a.ldDst}, {"ldQ", a.ldQ}, {"ldPanel", a.ldPan}} {
+		Load(Param(s.name), s.reg)
+		SHLQ(U8(2), s.reg)
+	}
 
-	query := rows{base: Load(Param("q"), GP64()).(GPVirtual), stride: GP64(), stride3: GP64()}
-	Load(Param("dim"), query.stride)
-	SHLQ(U8(2), query.stride)
-	LEAQ(Mem{Base: query.stride, Index: query.stride, Scale: 2}, query.stride3)
+	t.begin()
 
-	queryLeft := Load(Param("nq"), GP64())
+	Commentf("Query rows %d at a time.", maxRows)
+	Label("rowGroups")
+	CMPQ(a.rowsLeft, U8(maxRows))
+	JL(LabelRef("rest"))
+	byVectors(kind, t, maxRows, a)
+	for range maxRows {
+		ADDQ(a.ldDst, a.dst)
+		ADDQ(a.ldQ, a.q)
+	}
+	SUBQ(U8(maxRows), a.rowsLeft)
+	JMP(LabelRef("rowGroups"))
 
-	Comment("Query rows four at a time.")
-	Label("queryGroups")
-	CMPQ(queryLeft, U8(4))
-	JL(LabelRef("querySingles"))
-	referenceLoop(kind, t, 4, query, out)
-	LEAQ(Mem{Base: query.base, Index: query.stride, Scale: 4}, query.base)
-	LEAQ(Mem{Base: out.base, Index: out.ld, Scale: 4}, out.base)
-	SUBQ(U8(4), queryLeft)
-	JMP(LabelRef("queryGroups"))
-
-	Comment("Then the remaining query rows one at a time.")
-	Label("querySingles")
-	TESTQ(queryLeft, queryLeft)
-	JZ(LabelRef("done"))
-	referenceLoop(kind, t, 1, query, out)
-	ADDQ(query.stride, query.base)
-	ADDQ(out.ld, out.base)
-	DECQ(queryLeft)
-	JMP(LabelRef("querySingles"))
+	Commentf("Then the one to %d rows left, as one group.", maxRows-1)
+	Label("rest")
+	for rows := maxRows - 1; rows >= 1; rows-- {
+		CMPQ(a.rowsLeft, U8(rows))
+		JE(LabelRef(fmt.Sprintf("rows%d", rows)))
+	}
+	JMP(LabelRef("done"))
+	for rows := maxRows - 1; rows >= 1; rows-- {
+		Label(fmt.Sprintf("rows%d", rows))
+		byVectors(kind, t, rows, a)
+		JMP(LabelRef("done"))
+	}
 
 	Label("done")
 	VZEROUPPER()
 	RET()
 }
 
-// referenceLoop pairs a group of qRows query rows with every reference row,
-// t.blockCols reference rows at a time and then one at a time, writing
-// the group's rows of dst.
-func referenceLoop(kind pairKind, t target, qRows int, query rows, out block) {
-	prefix := "q" + string(rune('0'+qRows))
-	ref := rows{base: Load(Param("r"), GP64()).(GPVirtual), stride: query.stride,
-		stride3: query.stride3}
-	refLeft := Load(Param("nr"), GP64())
-	col := block{base: GP64(), ld: out.ld, ld3: out.ld3}
-	MOVQ(out.base, col.base)
-
-	cols := t.blockCols(qRows)
-	Commentf("%d query rows against %d reference rows at a time.", qRows, cols)
-	Label(prefix + "refGroups")
-	CMPQ(refLeft, U8(cols))
-	JL(LabelRef(prefix + "refSingles"))
-	pairBlock(kind, t, qRows, cols, query, ref, col)
-	for range cols {
-		ADDQ(ref.stride, ref.base)
+// byVectors runs the block of rows query rows against as many vectors of
+// columns as the kernel was asked for.
+func byVectors(kind pairKind, t target, rows int, a args) {
+	prefix := fmt.Sprintf("r%d", rows)
+	for v := t.maxVectors(); v > 1; v-- {
+		CMPQ(paramAddr("vectors"), U8(v))
+		JE(LabelRef(fmt.Sprintf("%sv%d", prefix, v)))
 	}
-	ADDQ(U8(4*cols), col.base)
-	SUBQ(U8(cols), refLeft)
-	JMP(LabelRef(prefix + "refGroups"))
-
-	Commentf("%d query rows against the remaining reference rows one at a time.", qRows)
-	Label(prefix + "refSingles")
-	TESTQ(refLeft, refLeft)
-	JZ(LabelRef(prefix + "refDone"))
-	pairBlock(kind, t, qRows, 1, query, ref, col)
-	ADDQ(ref.stride, ref.base)
-	ADDQ(U8(4), col.base)
-	DECQ(refLeft)
-	JMP(LabelRef(prefix + "refSingles"))
-
-	Label(prefix + "refDone")
+	for v := 1; v <= t.maxVectors(); v++ {
+		label := fmt.Sprintf("%sv%d", prefix, v)
+		Label(label)
+		pairBlock(kind, t, rows, v, a, label)
+		JMP(LabelRef(prefix + "end"))
+	}
+	Label(prefix + "end")
 }
 
-// pairBlock computes the qRows × cols block of pairs between the query rows
-// at query.base and the reference rows at ref.base and stores it at out.
+// pairBlock pairs rows query rows with vectors vectors of panel columns.
 //
-// Registers: acc[i][j] sums pair (query i, reference j) lane-wise; qv[i]
-// holds the current vector of query row i; rv the current vector of one
-// reference row, reused for every query row; diff the difference of the
-// two for the squared distance.
-func pairBlock(kind pairKind, t target, qRows, cols int, query, ref rows, out block) {
-	label := "q" + string(rune('0'+qRows)) + "r" + string(rune('0'+cols))
-
-	acc := make([][]VecVirtual, qRows)
+// Registers: acc[i][v] sums, lane by lane, query row i against the
+// columns of vector v; column[v] holds the current dimension of the
+// columns of vector v, loaded once per step and used by every row; a
+// broadcast register (AVX2) holds the current value of one query row in
+// every lane, which AVX-512 reads from memory instead; diff is the
+// difference of the two for the squared distance.
+func pairBlock(kind pairKind, t target, rows, vectors int, a args, label string) {
+	acc := make([][]VecVirtual, rows)
 	for i := range acc {
-		acc[i] = make([]VecVirtual, cols)
-		for j := range acc[i] {
-			acc[i][j] = t.vector()
-			t.zero(acc[i][j])
+		acc[i] = make([]VecVirtual, vectors)
+		for v := range acc[i] {
+			acc[i][v] = t.vector()
 		}
 	}
-	qv := make([]VecVirtual, qRows)
-	for i := range qv {
-		qv[i] = t.vector()
+	column := make([]VecVirtual, vectors)
+	for v := range column {
+		column[v] = t.vector()
 	}
-	rv, diff := t.vector(), t.vector()
+	diff := t.vector()
+	width := 4 * t.lanes()
 
-	qp := rows{base: GP64(), stride: query.stride, stride3: query.stride3}
-	rp := rows{base: GP64(), stride: ref.stride, stride3: ref.stride3}
-	MOVQ(query.base, qp.base)
-	MOVQ(ref.base, rp.base)
-	steps := Load(Param("dim"), GP64())
-	SHRQ(U8(log2(t.lanes())), steps)
-
-	step := func(load func(m Mem, v VecVirtual)) {
-		for i := range qv {
-			load(qp.at(i), qv[i])
-		}
-		for j := range cols {
-			load(rp.at(j), rv)
-			for i := range qv {
-				kind.accumulate(qv[i], rv, acc[i][j], diff)
-			}
+	out := newRowGroup(a.dst, a.ldDst)
+	Comment("Start from zero, or from dst when accumulating.")
+	accumulate := Load(Param("accumulate"), GP8())
+	TESTB(accumulate, accumulate)
+	JNZ(LabelRef(label + "load"))
+	for i := range acc {
+		for v := range acc[i] {
+			t.zero(acc[i][v])
 		}
 	}
+	JMP(LabelRef(label + "ready"))
+	Label(label + "load")
+	for i := range acc {
+		for v := range acc[i] {
+			VMOVUPS(out.at(i, v*width), acc[i][v])
+		}
+	}
+	Label(label + "ready")
 
-	Commentf("Whole vectors of %d floats along the dimension.", t.lanes())
-	TESTQ(steps, steps)
-	JZ(LabelRef(label + "tail"))
-	Label(label + "steps")
-	step(func(m Mem, v VecVirtual) { VMOVUPS(m, v) })
-	ADDQ(U8(4*t.lanes()), qp.base)
-	ADDQ(U8(4*t.lanes()), rp.base)
+	in := newRowGroup(a.q, a.ldQ)
+	pp := GP64()
+	MOVQ(a.panel, pp)
+	steps := Load(Param("steps"), GP64())
+
+	Comment("One dimension per step: a row of the panel against each query value.")
+	Label(label + "step")
+	for v := range column {
+		VMOVUPS(Mem{Base: pp, Disp: v * width}, column[v])
+	}
+	for i := range acc {
+		var query Op = in.at(i, 0)
+		if !t.embedded() {
+			broadcast := t.vector()
+			VBROADCASTSS(in.at(i, 0), broadcast)
+			query = broadcast
+		}
+		for v := range column {
+			kind.accumulate(query, column[v], acc[i][v], diff)
+		}
+	}
+	ADDQ(U8(4), in.base)
+	ADDQ(U8(4), in.base3)
+	ADDQ(a.ldPan, pp)
 	DECQ(steps)
-	JNZ(LabelRef(label + "steps"))
+	JNZ(LabelRef(label + "step"))
 
-	Comment("The last dim % lanes floats, the other lanes loaded as zero.")
-	Label(label + "tail")
-	rest := Load(Param("dim"), GP64()).(GPVirtual)
-	ANDQ(U8(t.lanes()-1), rest)
-	JZ(LabelRef(label + "store"))
-	t.beginTail(rest)
-	step(t.loadTail)
-
-	Label(label + "store")
-	t.store(acc, out)
-}
-
-// pairLanes adds neighbouring lanes inside each 128-bit chunk: lanes
-// (0,1) of a chunk of the result are x0+x1 and x2+x3 of that chunk of x,
-// lanes (2,3) are y0+y1 and y2+y3.
-func pairLanes(t target, x, y VecVirtual) VecVirtual {
-	even, odd, sum := t.vector(), t.vector(), t.vector()
-	VSHUFPS(U8(0x88), y, x, even)
-	VSHUFPS(U8(0xdd), y, x, odd)
-	VADDPS(odd, even, sum)
-	return sum
-}
-
-func log2(n int) int {
-	l := 0
-	for n > 1 {
-		n >>= 1
-		l++
+	Comment("Store the block.")
+	for i := range acc {
+		for v := range acc[i] {
+			VMOVUPS(acc[i][v], out.at(i, v*width))
+		}
 	}
-	return l
+}
+
+// paramAddr returns the stack address of the kernel's argument name, for
+// instructions that read it in place.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }

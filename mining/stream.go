@@ -11,10 +11,13 @@ import (
 
 // The shape of a block of the anchors-against-candidates matrix: a few
 // hundred candidates, whose rows stay in cache while the anchors pass over
-// them in groups.
+// them in groups. The candidates are split among the workers in chunks of
+// whole multiples of chunkCols, so that a few hundred of them already keep
+// two workers busy.
 const (
-	blockCols    = 256
+	blockCols    = 512
 	blockAnchors = 128
+	chunkCols    = 256
 )
 
 // nearRatio sets which Euclidean pairs batch-all's dense gradient leaves
@@ -355,8 +358,8 @@ func (s *refState) stream(group *parallel.Group) {
 		s.chunks = append(s.chunks, chunk{batch: true, start: 0, end: s.n})
 	}
 	if s.m > 0 {
-		count := min(maxChunks, (s.m+blockCols-1)/blockCols)
-		size := ((s.m+count-1)/count + blockCols - 1) / blockCols * blockCols
+		count := min(maxChunks, (s.m+chunkCols-1)/chunkCols)
+		size := ((s.m+count-1)/count + chunkCols - 1) / chunkCols * chunkCols
 		for start := 0; start < s.m; start += size {
 			s.chunks = append(s.chunks, chunk{start: start, end: min(start+size, s.m)})
 		}

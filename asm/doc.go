@@ -16,7 +16,6 @@
 package asm
 
 //go:generate go run -C ../gen ./distance -out ../asm/distance_amd64.s -stubs ../asm/distance_stubs_amd64.go -pkg asm
-//go:generate go run -C ../gen ./rowdot -out ../asm/rowdot_amd64.s -stubs ../asm/rowdot_stubs_amd64.go -pkg asm
 //go:generate go run -C ../gen ./reduce -out ../asm/reduce_amd64.s -stubs ../asm/reduce_stubs_amd64.go -pkg asm
 //go:generate go run -C ../gen ./elementwise -out ../asm/elementwise_amd64.s -stubs ../asm/elementwise_stubs_amd64.go -pkg asm
 //go:generate go run -C ../gen ./transpose -out ../asm/transpose_amd64.s -stubs ../asm/transpose_stubs_amd64.go -pkg asm

@@ -157,6 +157,95 @@ done:
 	VZEROUPPER
 	RET
 
+// func rowDotsAVX512(dst *float32, a *float32, lda int, b *float32, ldb int, n int, dim int)
+// Requires: AVX, AVX512F
+TEXT ·rowDotsAVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+24(FP), DX
+	MOVQ lda+16(FP), BX
+	MOVQ ldb+32(FP), SI
+	SHLQ $0x02, BX
+	SHLQ $0x02, SI
+	MOVQ n+40(FP), DI
+
+row:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   CX, R8
+	MOVQ   DX, R9
+	MOVQ   dim+48(FP), R10
+
+	// Rounds of 4 vectors of 16 floats.
+	MOVQ R10, R11
+	SHRQ $0x06, R11
+	JZ   singles
+
+round:
+	VMOVUPS     (R8), Z4
+	VFMADD231PS (R9), Z4, Z0
+	VMOVUPS     64(R8), Z4
+	VFMADD231PS 64(R9), Z4, Z1
+	VMOVUPS     128(R8), Z4
+	VFMADD231PS 128(R9), Z4, Z2
+	VMOVUPS     192(R8), Z4
+	VFMADD231PS 192(R9), Z4, Z3
+	ADDQ        $0x00000100, R8
+	ADDQ        $0x00000100, R9
+	DECQ        R11
+	JNZ         round
+
+	// Then single vectors.
+singles:
+	MOVQ R10, R11
+	SHRQ $0x04, R11
+	ANDQ $0x03, R11
+	JZ   tail
+
+single:
+	VMOVUPS     (R8), Z4
+	VFMADD231PS (R9), Z4, Z0
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	DECQ        R11
+	JNZ         single
+
+	// Then the last n % lanes elements, through masks.
+tail:
+	ANDQ        $0x0f, R10
+	JZ          done
+	LEAQ        laneMasks<>+64(SB), R11
+	NEGQ        R10
+	VMOVDQU32   (R11)(R10*4), Z4
+	VPTESTMD    Z4, Z4, K1
+	VMOVUPS.Z   (R8), K1, Z4
+	VMOVUPS.Z   (R9), K1, Z5
+	VFMADD231PS Z5, Z4, Z1
+
+done:
+	// Add the accumulators, then their lanes.
+	VADDPS     Z1, Z0, Z0
+	VADDPS     Z3, Z2, Z2
+	VADDPS     Z2, Z0, Z0
+	VSHUFF32X4 $0x4e, Z0, Z0, Z4
+	VADDPS     Z4, Z0, Z0
+	VSHUFF32X4 $0xb1, Z0, Z0, Z4
+	VADDPS     Z4, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z4
+	VADDPS     Z4, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z4
+	VADDPS     Z4, Z0, Z0
+	VMOVSS     X0, (AX)
+	ADDQ       $0x04, AX
+	ADDQ       BX, CX
+	ADDQ       SI, DX
+	DECQ       DI
+	JNZ        row
+	VZEROUPPER
+	RET
+
 // func sqrtAVX2(x *float32, n int)
 // Requires: AVX
 TEXT ·sqrtAVX2(SB), NOSPLIT, $0-16
@@ -271,6 +360,92 @@ tail:
 	VMASKMOVPS  Y1, Y2, (AX)
 
 done:
+	VZEROUPPER
+	RET
+
+// func rowDotsAVX2(dst *float32, a *float32, lda int, b *float32, ldb int, n int, dim int)
+// Requires: AVX, FMA3
+TEXT ·rowDotsAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+24(FP), DX
+	MOVQ lda+16(FP), BX
+	MOVQ ldb+32(FP), SI
+	SHLQ $0x02, BX
+	SHLQ $0x02, SI
+	MOVQ n+40(FP), DI
+
+row:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   CX, R8
+	MOVQ   DX, R9
+	MOVQ   dim+48(FP), R10
+
+	// Rounds of 4 vectors of 8 floats.
+	MOVQ R10, R11
+	SHRQ $0x05, R11
+	JZ   singles
+
+round:
+	VMOVUPS     (R8), Y4
+	VFMADD231PS (R9), Y4, Y0
+	VMOVUPS     32(R8), Y4
+	VFMADD231PS 32(R9), Y4, Y1
+	VMOVUPS     64(R8), Y4
+	VFMADD231PS 64(R9), Y4, Y2
+	VMOVUPS     96(R8), Y4
+	VFMADD231PS 96(R9), Y4, Y3
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
+	DECQ        R11
+	JNZ         round
+
+	// Then single vectors.
+singles:
+	MOVQ R10, R11
+	SHRQ $0x03, R11
+	ANDQ $0x03, R11
+	JZ   tail
+
+single:
+	VMOVUPS     (R8), Y4
+	VFMADD231PS (R9), Y4, Y0
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R9
+	DECQ        R11
+	JNZ         single
+
+	// Then the last n % lanes elements, through masks.
+tail:
+	ANDQ        $0x07, R10
+	JZ          done
+	LEAQ        laneMasks<>+64(SB), R11
+	NEGQ        R10
+	VMOVDQU     (R11)(R10*4), Y5
+	VMASKMOVPS  (R8), Y5, Y4
+	VMASKMOVPS  (R9), Y5, Y5
+	VFMADD231PS Y5, Y4, Y1
+
+done:
+	// Add the accumulators, then their lanes.
+	VADDPS     Y1, Y0, Y0
+	VADDPS     Y3, Y2, Y2
+	VADDPS     Y2, Y0, Y0
+	VPERM2F128 $0x01, Y0, Y0, Y1
+	VADDPS     Y1, Y0, Y0
+	VPERMILPS  $0x4e, Y0, Y1
+	VADDPS     Y1, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VADDPS     Y1, Y0, Y0
+	VMOVSS     X0, (AX)
+	ADDQ       $0x04, AX
+	ADDQ       BX, CX
+	ADDQ       SI, DX
+	DECQ       DI
+	JNZ        row
 	VZEROUPPER
 	RET
 

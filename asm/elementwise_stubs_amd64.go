@@ -20,6 +20,13 @@ func sqrtAVX512(x *float32, n int)
 //go:noescape
 func addScaledAVX512(dst *float32, a float32, x *float32, n int)
 
+// rowDotsAVX512 sets dst[i], for the n rows i of a (lda floats apart), to the
+// sum over k < dim of a[i*lda+k]·b[i*ldb+k], as rowDotsGeneric does, in
+// an order fixed for the level. It needs n, dim >= 1; ldb may be 0.
+//
+//go:noescape
+func rowDotsAVX512(dst *float32, a *float32, lda int, b *float32, ldb int, n int, dim int)
+
 // sqrtAVX2 replaces each of the n floats at x by its square root,
 // as sqrtGeneric does, with 8 floats per vector and 4 vectors per
 // loop round. It handles any n >= 0; Sqrt passes chunks of 1 to 65536
@@ -35,6 +42,13 @@ func sqrtAVX2(x *float32, n int)
 //
 //go:noescape
 func addScaledAVX2(dst *float32, a float32, x *float32, n int)
+
+// rowDotsAVX2 sets dst[i], for the n rows i of a (lda floats apart), to the
+// sum over k < dim of a[i*lda+k]·b[i*ldb+k], as rowDotsGeneric does, in
+// an order fixed for the level. It needs n, dim >= 1; ldb may be 0.
+//
+//go:noescape
+func rowDotsAVX2(dst *float32, a *float32, lda int, b *float32, ldb int, n int, dim int)
 
 // addDivideAVX512 sets dst[i] = (a[i] + b[i]) / (2·d[i]), or +0 where d[i] == 0,
 // for the n floats of each slice, bit for bit as addDivideGeneric does,

@@ -22,6 +22,19 @@ type avx2 struct {
 func (*avx2) name() string       { return "AVX2" }
 func (*avx2) lanes() int         { return 8 }
 func (*avx2) vector() VecVirtual { return YMM() }
+func (*avx2) zero(v VecVirtual)  { VXORPS(v, v, v) }
+
+// sum swaps 128-bit halves, then pairs and single lanes, adding after
+// each swap.
+func (*avx2) sum(x VecVirtual) {
+	swapped := YMM()
+	VPERM2F128(Imm(1), x, x, swapped)
+	VADDPS(swapped, x, x)
+	for _, lanes := range []uint64{0x4e, 0xb1} {
+		VPERMILPS(Imm(lanes), x, swapped)
+		VADDPS(swapped, x, x)
+	}
+}
 
 func (*avx2) broadcast(scalar VecVirtual) VecVirtual {
 	v := YMM()

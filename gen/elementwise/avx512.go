@@ -19,6 +19,21 @@ type avx512 struct {
 func (*avx512) name() string       { return "AVX512" }
 func (*avx512) lanes() int         { return 16 }
 func (*avx512) vector() VecVirtual { return ZMM() }
+func (*avx512) zero(v VecVirtual)  { VPXORD(v, v, v) }
+
+// sum swaps 256-bit halves, then 128-bit quarters, then pairs and single
+// lanes, adding after each swap.
+func (*avx512) sum(x VecVirtual) {
+	swapped := ZMM()
+	for _, quarters := range []uint64{0x4e, 0xb1} {
+		VSHUFF32X4(Imm(quarters), x, x, swapped)
+		VADDPS(swapped, x, x)
+	}
+	for _, lanes := range []uint64{0x4e, 0xb1} {
+		VPERMILPS(Imm(lanes), x, swapped)
+		VADDPS(swapped, x, x)
+	}
+}
 
 func (*avx512) broadcast(scalar VecVirtual) VecVirtual {
 	v := ZMM()

@@ -9,16 +9,21 @@ import (
 )
 
 // target is what differs between the AVX2 and the AVX-512 kernels: the
-// vector width and the masked loads and stores of a chunk's last, partial
-// vector.
+// vector width, the masked loads and stores of a chunk's last, partial
+// vector, and the sum across the lanes of a vector.
 type target interface {
 	name() string
 
 	// lanes is the number of float32 in a vector register.
 	lanes() int
 
-	// vector allocates a vector register of the target's width.
+	// vector allocates a vector register of the target's width; zero
+	// clears one.
 	vector() VecVirtual
+	zero(v VecVirtual)
+
+	// sum adds every lane of x into lane 0, overwriting x.
+	sum(x VecVirtual)
 
 	// broadcast returns a vector with the float in lane 0 of scalar in
 	// every lane.

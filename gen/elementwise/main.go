@@ -6,11 +6,14 @@
 //	addDivide  dst[i] = (a[i] + b[i]) / (2·d[i]), +0 where d[i] == 0: the
 //	           chain rule through a Euclidean distance, for a symmetrised
 //	           gradient weight
+//	rowDots    dst[i] = Σ_k a[i·lda+k]·b[i·ldb+k], row by row: the squared
+//	           norm of each row, or the sum of each row of distances
 //
-// Each call handles one chunk of at most 65536 elements (the Go wrappers
-// in package asm split longer slices) and touches no memory outside it:
-// the last partial vector is loaded and stored with masks. The plain Go
-// references next to those wrappers are the specification.
+// Each call handles one chunk of at most 65536 elements, or of rows of
+// that much work (the Go wrappers in package asm split longer slices), and
+// touches no memory outside it: the last partial vector of a row is loaded
+// and stored with masks. The plain Go references next to those wrappers
+// are the specification.
 package main
 
 import (
@@ -40,6 +43,7 @@ func main() {
 	for _, t := range []target{&avx512{}, &avx2{}} {
 		sqrtKernel(t)
 		addScaledKernel(t)
+		rowDotsKernel(t)
 	}
 	for _, t := range []divideTarget{&avx512{}, &avx2{}} {
 		addDivideKernel(t)

@@ -6,44 +6,48 @@ package asm
 
 // sqDistAVX512 sets dst[i*ldDst+j], for the nq query rows of q (ldQ floats
 // apart) and the columns j of the first vectors vectors of a panel, to
-// the squared Euclidean distance between query row i and panel column j, summed over steps dimensions: panel row k
-// (ldPanel floats from the previous one) holds dimension k of every
-// column, query row i's dimension k is q[i*ldQ+k]. With accumulate the
-// sums start from dst's values instead of zero. It needs nq, steps >= 1
-// and vectors between 1 and the level's widest block.
+// the squared Euclidean distance between query row i and panel column j,
+// summed over steps dimensions: panel row k (ldPanel floats from the
+// previous one) holds dimension k of every column, query row i's
+// dimension k is q[i*ldQ+k]. With accumulate the sums start from dst's
+// values instead of zero. It needs nq, steps >= 1 and vectors between 1
+// and the level's widest block.
 //
 //go:noescape
 func sqDistAVX512(dst *float32, ldDst int, q *float32, ldQ int, nq int, panel *float32, ldPanel int, vectors int, steps int, accumulate bool)
 
 // dotAVX512 sets dst[i*ldDst+j], for the nq query rows of q (ldQ floats
 // apart) and the columns j of the first vectors vectors of a panel, to
-// the inner product of query row i and panel column j, summed over steps dimensions: panel row k
-// (ldPanel floats from the previous one) holds dimension k of every
-// column, query row i's dimension k is q[i*ldQ+k]. With accumulate the
-// sums start from dst's values instead of zero. It needs nq, steps >= 1
-// and vectors between 1 and the level's widest block.
+// the inner product of query row i and panel column j,
+// summed over steps dimensions: panel row k (ldPanel floats from the
+// previous one) holds dimension k of every column, query row i's
+// dimension k is q[i*ldQ+k]. With accumulate the sums start from dst's
+// values instead of zero. It needs nq, steps >= 1 and vectors between 1
+// and the level's widest block.
 //
 //go:noescape
 func dotAVX512(dst *float32, ldDst int, q *float32, ldQ int, nq int, panel *float32, ldPanel int, vectors int, steps int, accumulate bool)
 
 // sqDistAVX2 sets dst[i*ldDst+j], for the nq query rows of q (ldQ floats
 // apart) and the columns j of the first vectors vectors of a panel, to
-// the squared Euclidean distance between query row i and panel column j, summed over steps dimensions: panel row k
-// (ldPanel floats from the previous one) holds dimension k of every
-// column, query row i's dimension k is q[i*ldQ+k]. With accumulate the
-// sums start from dst's values instead of zero. It needs nq, steps >= 1
-// and vectors between 1 and the level's widest block.
+// the squared Euclidean distance between query row i and panel column j,
+// summed over steps dimensions: panel row k (ldPanel floats from the
+// previous one) holds dimension k of every column, query row i's
+// dimension k is q[i*ldQ+k]. With accumulate the sums start from dst's
+// values instead of zero. It needs nq, steps >= 1 and vectors between 1
+// and the level's widest block.
 //
 //go:noescape
 func sqDistAVX2(dst *float32, ldDst int, q *float32, ldQ int, nq int, panel *float32, ldPanel int, vectors int, steps int, accumulate bool)
 
 // dotAVX2 sets dst[i*ldDst+j], for the nq query rows of q (ldQ floats
 // apart) and the columns j of the first vectors vectors of a panel, to
-// the inner product of query row i and panel column j, summed over steps dimensions: panel row k
-// (ldPanel floats from the previous one) holds dimension k of every
-// column, query row i's dimension k is q[i*ldQ+k]. With accumulate the
-// sums start from dst's values instead of zero. It needs nq, steps >= 1
-// and vectors between 1 and the level's widest block.
+// the inner product of query row i and panel column j,
+// summed over steps dimensions: panel row k (ldPanel floats from the
+// previous one) holds dimension k of every column, query row i's
+// dimension k is q[i*ldQ+k]. With accumulate the sums start from dst's
+// values instead of zero. It needs nq, steps >= 1 and vectors between 1
+// and the level's widest block.
 //
 //go:noescape
 func dotAVX2(dst *float32, ldDst int, q *float32, ldQ int, nq int, panel *float32, ldPanel int, vectors int, steps int, accumulate bool)

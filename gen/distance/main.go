@@ -31,11 +31,12 @@ func main() {
 			Pragma("noescape")
 			Doc(name+" sets dst[i*ldDst+j], for the nq query rows of q (ldQ floats",
 				"apart) and the columns j of the first vectors vectors of a panel, to",
-				k.what()+", summed over steps dimensions: panel row k",
-				"(ldPanel floats from the previous one) holds dimension k of every",
-				"column, query row i's dimension k is q[i*ldQ+k]. With accumulate the",
-				"sums start from dst's values instead of zero. It needs nq, steps >= 1",
-				"and vectors between 1 and the level's widest block.")
+				k.what()+",",
+				"summed over steps dimensions: panel row k (ldPanel floats from the",
+				"previous one) holds dimension k of every column, query row i's",
+				"dimension k is q[i*ldQ+k]. With accumulate the sums start from dst's",
+				"values instead of zero. It needs nq, steps >= 1 and vectors between 1",
+				"and the level's widest block.")
 			panelKernel(k, t)
 		}
 	}

@@ -9,9 +9,10 @@ package asm
 // scratch block for the last, partial vector of a panel's columns, live
 // on the stack of the calling goroutine: 68 KB, or 12 KB when the
 // reference rows fit in a small panel, since Go clears the arrays of every
-// call. A panel holds up to panelWidth reference rows, one dimension after
-// the other, for as many dimensions as fit; longer rows go through several
-// panels, each kernel call adding to the sums the previous one stored.
+// call. A panel holds up to a level's panel width of reference rows (16
+// for AVX2, 64 for AVX-512), one dimension after the other, for as many
+// dimensions as fit; longer rows go through several panels, each kernel
+// call adding to the sums the previous one stored.
 const (
 	panelFloats      = 1 << 14
 	smallPanelFloats = 1 << 11
@@ -36,8 +37,7 @@ func pairs(kind pairKind, dst []float32, ldDst int, q, r []float32, dim int) {
 	if level == AVX512 {
 		lanes, width = 16, 64
 	}
-	columns := min(width, (nr+lanes-1)/lanes*lanes)
-	if columns*dim <= smallPanelFloats {
+	if panelColumns(nr, lanes, width)*dim <= smallPanelFloats {
 		var buf [smallPanelFloats + edgeFloats]float32
 		panels(level, kind, buf[:smallPanelFloats], buf[smallPanelFloats:], lanes, width,
 			dst, ldDst, q, r, dim)
@@ -61,7 +61,7 @@ func panels(level Level, kind pairKind, panel, edge []float32, lanes, width int,
 	dst []float32, ldDst int, q, r []float32, dim int) {
 
 	nq, nr := len(q)/dim, len(r)/dim
-	steps := min(dim, len(panel)/min(width, (nr+lanes-1)/lanes*lanes))
+	steps := min(dim, len(panel)/panelColumns(nr, lanes, width))
 	edgeRows := len(edge) / lanes
 
 	for j0 := 0; j0 < nr; j0 += width {
@@ -97,6 +97,12 @@ func panels(level Level, kind pairKind, panel, edge []float32, lanes, width int,
 			}
 		}
 	}
+}
+
+// panelColumns returns the columns of the widest panel that nr reference
+// rows fill: at most width, and whole vectors of lanes columns.
+func panelColumns(nr, lanes, width int) int {
+	return min(width, (nr+lanes-1)/lanes*lanes)
 }
 
 // pairKernel runs the kernel of a level and kind on one block.

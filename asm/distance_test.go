@@ -238,37 +238,22 @@ func TestPairsGuardPages(t *testing.T) {
 // sub-block computed on its own matches the whole matrix.
 func TestPairsPositionFree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
+	const n = 11
+	var blocks [][4]int
+	for i0 := 0; i0 < n; i0 += 3 {
+		for j0 := 0; j0 < n; j0 += 2 {
+			blocks = append(blocks, [4]int{i0, n, j0, n})
+		}
+	}
 	kerneltest.Run(t, func(t *testing.T, _ asm.Level) {
 		for _, sq := range []bool{true, false} {
 			for _, dim := range []int{1, 9, 16, 31, 64, 100} {
-				const n = 11
 				e := make([]float32, n*dim)
 				rowValues(rng, "normal", e, nil, dim)
 				whole := make([]float32, n*n)
 				runPairs(sq, whole, n, e, e, dim)
-				for i := range n {
-					for j := range n {
-						if math.Float32bits(whole[i*n+j]) != math.Float32bits(whole[j*n+i]) {
-							t.Fatalf("dim %d: d(%d,%d) = %v but d(%d,%d) = %v",
-								dim, i, j, whole[i*n+j], j, i, whole[j*n+i])
-						}
-					}
-				}
-				for i0 := 0; i0 < n; i0 += 3 {
-					for j0 := 0; j0 < n; j0 += 2 {
-						part := make([]float32, (n-i0)*(n-j0))
-						runPairs(sq, part, n-j0, e[i0*dim:], e[j0*dim:], dim)
-						for i := i0; i < n; i++ {
-							for j := j0; j < n; j++ {
-								got, want := part[(i-i0)*(n-j0)+j-j0], whole[i*n+j]
-								if math.Float32bits(got) != math.Float32bits(want) {
-									t.Fatalf("dim %d: pair (%d,%d) is %v in the block at (%d,%d), %v in the whole",
-										dim, i, j, got, i0, j0, want)
-								}
-							}
-						}
-					}
-				}
+				checkSymmetric(t, whole, n, dim)
+				checkBlocks(t, sq, whole, n, e, dim, blocks)
 			}
 		}
 	})
@@ -280,38 +265,61 @@ func TestPairsPositionFree(t *testing.T) {
 // partial last vector meet the whole matrix too.
 func TestPairsPositionFreeLongRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
+	const n = 70
 	blocks := [][4]int{{0, 70, 0, 70}, {5, 12, 3, 67}, {13, 14, 64, 70}, {69, 70, 0, 1},
 		{1, 60, 60, 61}, {0, 7, 17, 33}}
 	kerneltest.Run(t, func(t *testing.T, _ asm.Level) {
 		for _, sq := range []bool{true, false} {
 			for _, dim := range []int{300, 1100} {
-				const n = 70
 				e := make([]float32, n*dim)
 				rowValues(rng, "normal", e, nil, dim)
 				whole := make([]float32, n*n)
 				runPairs(sq, whole, n, e, e, dim)
 				checkPairs(t, sq, whole, n, e, e, dim)
-				for _, b := range blocks {
-					i0, i1, j0, j1 := b[0], b[1], b[2], b[3]
-					part := make([]float32, (i1-i0)*(j1-j0))
-					runPairs(sq, part, j1-j0, e[i0*dim:i1*dim], e[j0*dim:j1*dim], dim)
-					for i := i0; i < i1; i++ {
-						for j := j0; j < j1; j++ {
-							got, want := part[(i-i0)*(j1-j0)+j-j0], whole[i*n+j]
-							if math.Float32bits(got) != math.Float32bits(want) {
-								t.Fatalf("dim %d: pair (%d,%d) is %v in block %v, %v in the whole",
-									dim, i, j, got, b, want)
-							}
-							if sq && got != whole[j*n+i] {
-								t.Fatalf("dim %d: d(%d,%d) = %v but d(%d,%d) = %v",
-									dim, i, j, got, j, i, whole[j*n+i])
-							}
-						}
-					}
+				if sq {
+					checkSymmetric(t, whole, n, dim)
 				}
+				checkBlocks(t, sq, whole, n, e, dim, blocks)
 			}
 		}
 	})
+}
+
+// checkSymmetric fails t unless the n×n matrix whole equals its transpose
+// bit for bit.
+func checkSymmetric(t *testing.T, whole []float32, n, dim int) {
+	t.Helper()
+	for i := range n {
+		for j := range n {
+			if math.Float32bits(whole[i*n+j]) != math.Float32bits(whole[j*n+i]) {
+				t.Fatalf("dim %d: d(%d,%d) = %v but d(%d,%d) = %v",
+					dim, i, j, whole[i*n+j], j, i, whole[j*n+i])
+			}
+		}
+	}
+}
+
+// checkBlocks computes each block {i0, i1, j0, j1} of the pairs of the n
+// rows of e on its own and fails t unless every pair has the bits it has
+// in whole, the matrix of all of them.
+func checkBlocks(t *testing.T, sq bool, whole []float32, n int, e []float32, dim int,
+	blocks [][4]int) {
+
+	t.Helper()
+	for _, b := range blocks {
+		i0, i1, j0, j1 := b[0], b[1], b[2], b[3]
+		part := make([]float32, (i1-i0)*(j1-j0))
+		runPairs(sq, part, j1-j0, e[i0*dim:i1*dim], e[j0*dim:j1*dim], dim)
+		for i := i0; i < i1; i++ {
+			for j := j0; j < j1; j++ {
+				got, want := part[(i-i0)*(j1-j0)+j-j0], whole[i*n+j]
+				if math.Float32bits(got) != math.Float32bits(want) {
+					t.Fatalf("dim %d: pair (%d,%d) is %v in block %v, %v in the whole",
+						dim, i, j, got, b, want)
+				}
+			}
+		}
+	}
 }
 
 func TestPairsPanics(t *testing.T) {
